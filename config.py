@@ -1,0 +1,314 @@
+"""Configuration: `MuZeroConfig` and one `make_<game>_config()` per game.
+
+Pseudocode: `MuZeroConfig`, `KnownBounds`, `visit_softmax_temperature_fn`,
+`make_board_game_config`, `make_atari_config` (paper appendix "Pseudocode"). Fields that the
+pseudocode does not have are marked "(not in the pseudocode)".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from game import AbstractGame, CartPole
+from networks import BaseNetwork, FullyConnectedNetwork
+
+
+@dataclass(frozen=True)
+class KnownBounds:
+    """Known lower and upper bounds of values, to normalise them in the search."""
+
+    min: float
+    max: float
+
+
+class StepTemperature:
+    """Visit-count temperature falling in steps with training progress.
+
+    Pseudocode: `visit_softmax_temperature_fn` of `make_atari_config` (1.0, then 0.5 after
+    50% of training, then 0.25 after 75%), with the thresholds given as fractions.
+
+    Args:
+        temperatures: the temperature of each phase.
+        fractions: the fraction of `training_steps` at which each later phase starts.
+    """
+
+    def __init__(self, temperatures=(1.0, 0.5, 0.25), fractions=(0.5, 0.75)):
+        if len(temperatures) != len(fractions) + 1:
+            raise ValueError("StepTemperature needs one more temperature than fractions")
+        self.temperatures = tuple(temperatures)
+        self.fractions = tuple(fractions)
+
+    def __call__(self, num_moves: int, training_steps: int, total_steps: int) -> float:
+        progress = training_steps / max(total_steps, 1)
+        phase = sum(progress >= fraction for fraction in self.fractions)
+        return self.temperatures[phase]
+
+    def __repr__(self) -> str:
+        return f"StepTemperature({self.temperatures}, {self.fractions})"
+
+
+class MovesTemperature:
+    """Temperature 1 for the first `moves` moves of a game, then 0 (greedy).
+
+    Pseudocode: `visit_softmax_temperature` of `make_board_game_config`.
+    """
+
+    def __init__(self, moves: int):
+        self.moves = moves
+
+    def __call__(self, num_moves: int, training_steps: int, total_steps: int) -> float:
+        return 1.0 if num_moves < self.moves else 0.0
+
+    def __repr__(self) -> str:
+        return f"MovesTemperature({self.moves})"
+
+
+@dataclass
+class MuZeroConfig:
+    """Everything a run needs; validated at construction (`ValueError` names the field)."""
+
+    # --- the game ---
+    game_name: str
+    """Name of the game in `GAMES` (not in the pseudocode)."""
+    action_space_size: int
+    """Number of actions `A`."""
+    observation_shape: tuple[int, ...]
+    """Shape of one observation from `make_image` (not in the pseudocode)."""
+    max_moves: int
+    """Moves after which an episode is cut (truncated, so it is bootstrapped)."""
+    discount: float
+    """Discount of rewards, in (0, 1]."""
+    game_factory: Callable[..., AbstractGame] = field(repr=False, default=None)
+    """Builds a new game: ``game_factory(discount=..., seed=...)`` (not in the pseudocode)."""
+
+    # --- self-play ---
+    num_actors: int = 1
+    """Actors of the pseudocode; one process here runs them as `num_parallel_games`."""
+    num_parallel_games: int = 16
+    """Games self-play keeps in flight, searched in lockstep (not in the pseudocode)."""
+    search: str = "batched"
+    """``"batched"`` (B games in lockstep) or ``"reference"`` (the pseudocode, one by one)."""
+    dirichlet_alpha: float = 0.25
+    """Concentration of the root exploration noise."""
+    root_exploration_fraction: float = 0.25
+    """Weight of the noise in the root priors."""
+    num_simulations: int = 50
+    """Simulations per search."""
+    pb_c_base: float = 19652.0
+    """UCB: base of the exploration term's slow growth."""
+    pb_c_init: float = 1.25
+    """UCB: initial exploration weight."""
+    known_bounds: KnownBounds | None = None
+    """Known value bounds; None: learned min-max statistics."""
+    visit_softmax_temperature_fn: Callable[[int, int, int], float] = field(
+        default_factory=StepTemperature
+    )
+    """``fn(num_moves, training_steps, total_training_steps) -> T``; T = 0 is argmax."""
+
+    # --- training ---
+    training_steps: int = 10_000
+    """Training steps of the run."""
+    checkpoint_interval: int = 100
+    """Training steps between saves of the network to the shared storage / disk."""
+    window_size: int = 1000
+    """Games kept in the replay buffer."""
+    batch_size: int = 128
+    """Positions per training batch."""
+    num_unroll_steps: int = 5
+    """Steps K the dynamics is unrolled in training."""
+    td_steps: int = 10
+    """Steps n of the n-step value targets."""
+    weight_decay: float = 1e-4
+    """L2 coefficient added to the loss."""
+    momentum: float = 0.9
+    """SGD momentum."""
+    optimizer: str = "sgd"
+    """``"sgd"`` (the pseudocode, with momentum) or ``"adam"`` (not in the pseudocode)."""
+    lr_init: float = 0.05
+    """Initial learning rate."""
+    lr_decay_rate: float = 0.1
+    """Learning rate multiplies by this every `lr_decay_steps`."""
+    lr_decay_steps: int = 350_000
+    """Steps of one `lr_decay_rate` decay (applied continuously)."""
+    value_loss_weight: float = 1.0
+    """Weight of the value loss (paper appendix H uses 0.25 for Reanalyze)."""
+
+    # --- acting and learning in one process (not in the pseudocode) ---
+    selfplay_moves_per_iteration: int = 200
+    """Moves of self-play (all parallel games together) between training phases."""
+    training_steps_per_iteration: int = 10
+    """Training steps between self-play phases."""
+    min_replay_moves: int = 500
+    """Moves in the replay buffer before training starts."""
+
+    # --- network ---
+    network_factory: Callable[[MuZeroConfig], BaseNetwork] = field(repr=False, default=None)
+    """Builds the network from this config (not in the pseudocode)."""
+    value_support_size: int = 300
+    """Value support ``-n .. n`` (paper: 300)."""
+    reward_support_size: int = 300
+    """Reward support ``-n .. n`` (paper: 300)."""
+    hidden_state_size: int = 64
+    """Width of the hidden state (fully connected networks)."""
+    hidden_layers: tuple[int, ...] = (64,)
+    """Hidden layer widths of each model (fully connected networks)."""
+    hidden_state_scaling: str = "min_max"
+    """``"min_max"`` to [0, 1] (paper) or ``"tanh"`` (seed research code)."""
+
+    # --- run ---
+    seed: int = 0
+    """Seed of every random generator of the run."""
+    log_interval: int = 10
+    """Training steps between rows of the metrics CSV."""
+
+    def __post_init__(self) -> None:
+        self.observation_shape = tuple(int(x) for x in self.observation_shape)
+        self.hidden_layers = tuple(int(x) for x in self.hidden_layers)
+        self.validate()
+
+    # The pseudocode's `MuZeroConfig.new_game` / `new_network`.
+    def new_game(self, seed: int | None = None) -> AbstractGame:
+        """Return a new game (`seed` seeds its environment)."""
+        return self.game_factory(discount=self.discount, seed=seed)
+
+    def new_network(self) -> BaseNetwork:
+        """Return a new network with fresh weights."""
+        return self.network_factory(self)
+
+    def visit_softmax_temperature(self, num_moves: int, training_steps: int) -> float:
+        """Return the temperature for a move (see `visit_softmax_temperature_fn`)."""
+        return self.visit_softmax_temperature_fn(num_moves, training_steps, self.training_steps)
+
+    def validate(self) -> None:
+        """Raise `ValueError` naming the first field whose value is out of range."""
+        positive_ints = (
+            "action_space_size", "max_moves", "num_actors", "num_parallel_games",
+            "num_simulations", "training_steps", "checkpoint_interval", "window_size",
+            "batch_size", "num_unroll_steps", "td_steps", "lr_decay_steps",
+            "selfplay_moves_per_iteration", "training_steps_per_iteration",
+            "value_support_size", "reward_support_size", "hidden_state_size", "log_interval",
+        )  # fmt: skip
+        for name in positive_ints:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not 0.0 < self.discount <= 1.0:
+            raise ValueError(f"discount must be in (0, 1], got {self.discount!r}")
+        for name in ("dirichlet_alpha", "pb_c_base", "lr_init"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and value > 0 and math.isfinite(value)):
+                raise ValueError(f"{name} must be a positive number, got {value!r}")
+        for name in ("root_exploration_fraction", "momentum"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
+        for name in ("pb_c_init", "weight_decay", "value_loss_weight", "min_replay_moves"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        if not 0.0 < self.lr_decay_rate <= 1.0:
+            raise ValueError(f"lr_decay_rate must be in (0, 1], got {self.lr_decay_rate!r}")
+        choices = {
+            "search": ("batched", "reference"),
+            "optimizer": ("sgd", "adam"),
+            "hidden_state_scaling": ("min_max", "tanh"),
+        }
+        for name, valid in choices.items():
+            if getattr(self, name) not in valid:
+                raise ValueError(
+                    f"{name} must be one of {', '.join(valid)}; got {getattr(self, name)!r}"
+                )
+        if not self.observation_shape or min(self.observation_shape) < 1:
+            raise ValueError(f"observation_shape must be positive sizes, got {self.observation_shape}")
+        if any(width < 1 for width in self.hidden_layers):
+            raise ValueError(f"hidden_layers must be positive widths, got {self.hidden_layers}")
+        if self.known_bounds is not None and not self.known_bounds.min < self.known_bounds.max:
+            raise ValueError(f"known_bounds must have min < max, got {self.known_bounds}")
+        if self.game_factory is None or self.network_factory is None:
+            raise ValueError("game_factory and network_factory must be given")
+
+    def settable_fields(self) -> dict[str, type]:
+        """Return the fields `--set FIELD=VALUE` may change, with their types."""
+        types = {}
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, (bool, int, float, str)) and item.name != "game_name":
+                types[item.name] = type(value)
+            elif item.name == "hidden_layers":
+                types[item.name] = tuple
+        return types
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the config as plain values (callables by their repr), for saving."""
+        out = {}
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, KnownBounds):
+                value = {"min": value.min, "max": value.max}
+            elif isinstance(value, tuple):
+                value = list(value)
+            elif callable(value):
+                value = getattr(value, "__qualname__", None) or repr(value)
+            out[item.name] = value
+        return out
+
+
+def make_fully_connected_network(config: MuZeroConfig) -> FullyConnectedNetwork:
+    """Build the fully connected network a config describes."""
+    return FullyConnectedNetwork(
+        observation_shape=config.observation_shape,
+        action_space_size=config.action_space_size,
+        value_support_size=config.value_support_size,
+        reward_support_size=config.reward_support_size,
+        hidden_state_size=config.hidden_state_size,
+        hidden_layers=config.hidden_layers,
+        hidden_state_scaling=config.hidden_state_scaling,
+    )
+
+
+def make_cartpole_config(**overrides: Any) -> MuZeroConfig:
+    """Return the config of CartPole-v1: learns to the 500-step limit (see README).
+
+    Rewards are 1 per step, so with discount 0.997 values reach ~300; supports of 20 cover
+    h(300) ~ 17.
+    """
+    settings: dict[str, Any] = dict(
+        game_name="cartpole",
+        action_space_size=2,
+        observation_shape=(4,),
+        max_moves=500,
+        discount=0.997,
+        game_factory=CartPole,
+        network_factory=make_fully_connected_network,
+        num_parallel_games=16,
+        dirichlet_alpha=0.25,
+        num_simulations=50,
+        training_steps=5000,
+        checkpoint_interval=500,
+        window_size=500,
+        batch_size=128,
+        num_unroll_steps=5,
+        td_steps=50,
+        optimizer="adam",
+        lr_init=0.005,
+        lr_decay_rate=0.1,
+        lr_decay_steps=10_000,
+        value_loss_weight=0.25,
+        selfplay_moves_per_iteration=400,
+        training_steps_per_iteration=10,
+        min_replay_moves=1000,
+        value_support_size=20,
+        reward_support_size=5,
+        hidden_state_size=32,
+        hidden_layers=(64,),
+        visit_softmax_temperature_fn=StepTemperature((1.0, 0.5, 0.25), (0.5, 0.75)),
+    )
+    settings.update(overrides)
+    return MuZeroConfig(**settings)
+
+
+#: Game name -> config factory; `python muzero.py --game NAME` looks games up here.
+GAMES: dict[str, Callable[..., MuZeroConfig]] = {
+    "cartpole": make_cartpole_config,
+}

@@ -1,0 +1,227 @@
+"""The episode record of the pseudocode's `Game`, plus the hooks a new game implements.
+
+Pseudocode: `Game`, `ActionHistory`, `Player`, `Action` (paper appendix "Pseudocode").
+A game subclasses `AbstractGame` and implements `step`, `terminal`, `legal_actions` and
+`make_image` (and `to_play` for two players, `truncated` where an episode can be cut short).
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Player:
+    """A player, told apart by its index (0 moves first). Pseudocode: `Player`."""
+
+    index: int = 0
+
+
+class ActionHistory:
+    """The actions taken so far, seen from inside the search. Pseudocode: `ActionHistory`.
+
+    Players are assumed to alternate 0, 1, ..., num_players - 1, 0, ... with every move; the
+    history starts at the beginning of the game, so `to_play` follows from its length.
+    """
+
+    def __init__(self, history: list[int], action_space_size: int, num_players: int = 1):
+        self.history = list(history)
+        self.action_space_size = action_space_size
+        self.num_players = num_players
+
+    def clone(self) -> ActionHistory:
+        """Return an independent copy."""
+        return ActionHistory(self.history, self.action_space_size, self.num_players)
+
+    def add_action(self, action: int) -> None:
+        """Append an action."""
+        self.history.append(action)
+
+    def last_action(self) -> int:
+        """Return the most recent action."""
+        return self.history[-1]
+
+    def action_space(self) -> list[int]:
+        """Return every action (inside the search all actions are allowed)."""
+        return list(range(self.action_space_size))
+
+    def to_play(self) -> Player:
+        """Return the player to move after the recorded actions."""
+        return Player(len(self.history) % self.num_players)
+
+
+@dataclass
+class Target:
+    """Training targets for one unroll step, with masks saying which losses apply."""
+
+    value: float
+    reward: float
+    policy: np.ndarray
+    value_mask: float
+    reward_mask: float
+    policy_mask: float
+
+
+class AbstractGame(abc.ABC):
+    """One episode: the pseudocode's `Game` record plus the hooks a game implements.
+
+    Record (filled by self-play): `history` (actions), `rewards` (reward of each action, for
+    the player who made it), `child_visits` (root visit distributions), `root_values` (root
+    search values, for the player to play), `to_plays` (player index at each searched state).
+    When an episode is cut short (`truncated`), self-play searches the final state too, so
+    `root_values` holds one entry more than `history`, to bootstrap from.
+    """
+
+    #: Players taking turns; 1 for single-agent environments.
+    num_players: int = 1
+
+    def __init__(self, action_space_size: int, discount: float):
+        self.action_space_size = action_space_size
+        self.discount = discount
+        self.history: list[int] = []
+        self.rewards: list[float] = []
+        self.child_visits: list[np.ndarray] = []
+        self.root_values: list[float] = []
+        self.to_plays: list[int] = []
+        self._value_targets_cache: tuple[tuple[int, int, int], np.ndarray] | None = None
+
+    # ----- hooks a game implements -------------------------------------------------------
+    @abc.abstractmethod
+    def step(self, action: int) -> float:
+        """Apply `action` to the environment and return the reward for the player who moved."""
+
+    @abc.abstractmethod
+    def terminal(self) -> bool:
+        """Return whether the episode ended by the rules (the end state is absorbing)."""
+
+    @abc.abstractmethod
+    def legal_actions(self) -> list[int]:
+        """Return the actions allowed in the current state."""
+
+    @abc.abstractmethod
+    def make_image(self, state_index: int) -> np.ndarray:
+        """Return the observation at `state_index` (-1: the current state), float32."""
+
+    def truncated(self) -> bool:
+        """Return whether the episode was cut short (a time limit): it may be bootstrapped."""
+        return False
+
+    def to_play(self) -> Player:
+        """Return the player to move now; players alternate by default."""
+        return Player(len(self.history) % self.num_players)
+
+    def render(self) -> str:
+        """Return a human-readable picture of the current state (text)."""
+        return repr(self)
+
+    # ----- the pseudocode's record ------------------------------------------------------
+    def apply(self, action: int) -> None:
+        """Play `action` and record it with its reward. Pseudocode: `Game.apply`."""
+        reward = self.step(action)
+        self.rewards.append(float(reward))
+        self.history.append(int(action))
+
+    def store_search_statistics(self, visit_counts: np.ndarray, root_value: float) -> None:
+        """Record the root's visit distribution over the action space and its value.
+
+        Pseudocode: `Game.store_search_statistics` (here given the counts, so both searches
+        can call it).
+
+        Args:
+            visit_counts: `[A]` visits of each root child (0 for actions not expanded).
+            root_value: the root's mean value, for the player to play.
+        """
+        visits = np.asarray(visit_counts, dtype=np.float32)
+        self.child_visits.append(visits / max(float(visits.sum()), 1.0))
+        self.root_values.append(float(root_value))
+        self.to_plays.append(self.to_play().index)
+
+    def action_history(self) -> ActionHistory:
+        """Return the history for the search. Pseudocode: `Game.action_history`."""
+        return ActionHistory(self.history, self.action_space_size, self.num_players)
+
+    def ended(self) -> bool:
+        """Return whether no move follows: terminated or truncated."""
+        return self.terminal() or self.truncated()
+
+    def value_targets(self, td_steps: int) -> np.ndarray:
+        """Return the n-step value target of every state ``0 .. len(history)``.
+
+        Pseudocode: the value part of `Game.make_target`, computed once for all states:
+        ``z_t = sum_{i<n} discount^i r_{t+i} + discount^n v_{t+n}``, where `v` is the search
+        value. Past the end of a terminated episode there is no bootstrap (absorbing states
+        are worth 0); an episode cut short bootstraps from the search value of its final
+        state, which self-play searched for this purpose. With two players each
+        term is seen from the player to play at `t`: a reward won by the opponent or the
+        opponent's value counts negatively.
+
+        Returns:
+            `[len(history) + 1]` float64 targets; the entry for the end state is 0 unless the
+            episode was truncated (then it is the final search value).
+        """
+        key = (td_steps, len(self.history), len(self.root_values))
+        if self._value_targets_cache is not None and self._value_targets_cache[0] == key:
+            return self._value_targets_cache[1]
+        length = len(self.history)
+        rewards = np.asarray(self.rewards, dtype=np.float64)
+        players = self._players_of_states()
+        root_values = np.asarray(self.root_values, dtype=np.float64)
+        targets = np.zeros(length + 1)
+        # An episode cut short had its final state searched: bootstrap there at the latest.
+        cut_short = len(root_values) > length
+        for index in range(length + 1):
+            bootstrap_index = index + td_steps
+            if cut_short:
+                bootstrap_index = min(bootstrap_index, length)
+            value = 0.0
+            if bootstrap_index < len(root_values):
+                sign = 1.0 if players[bootstrap_index] == players[index] else -1.0
+                value = sign * root_values[bootstrap_index] * self.discount ** (bootstrap_index - index)
+            end = min(bootstrap_index, length)
+            if end > index:
+                signs = np.where(players[index:end] == players[index], 1.0, -1.0)
+                powers = self.discount ** np.arange(end - index)
+                value += float(np.sum(signs * rewards[index:end] * powers))
+            targets[index] = value
+        self._value_targets_cache = (key, targets)
+        return targets
+
+    def make_target(
+        self, state_index: int, num_unroll_steps: int, td_steps: int
+    ) -> list[Target]:
+        """Return the targets of `num_unroll_steps + 1` unroll steps from `state_index`.
+
+        Pseudocode: `Game.make_target`, with its known off-by-one mended: the reward target
+        of unroll step k is the reward of the action taken at step k - 1, and step 0 has no
+        reward target. States past the end of a terminated episode are absorbing (value 0,
+        reward 0, no policy loss). States past the end of a truncated episode are unknown:
+        no loss at all there.
+        """
+        length = len(self.history)
+        values = self.value_targets(td_steps)
+        absorbing = self.terminal()
+        uniform = np.full(self.action_space_size, 1.0 / self.action_space_size, np.float32)
+        targets = []
+        for current_index in range(state_index, state_index + num_unroll_steps + 1):
+            known = current_index <= length
+            value = values[current_index] if known else 0.0
+            value_mask = 1.0 if known or absorbing else 0.0
+            if current_index == state_index:
+                reward, reward_mask = 0.0, 0.0
+            elif current_index <= length:
+                reward, reward_mask = self.rewards[current_index - 1], 1.0
+            else:
+                reward, reward_mask = 0.0, value_mask
+            if current_index < len(self.child_visits):
+                policy, policy_mask = self.child_visits[current_index], 1.0
+            else:
+                policy, policy_mask = uniform, 0.0
+            targets.append(Target(value, reward, policy, value_mask, reward_mask, policy_mask))
+        return targets
+
+    def _players_of_states(self) -> np.ndarray:
+        """Return the player index of every state ``0 .. len(history)``."""
+        return np.arange(len(self.history) + 1) % self.num_players

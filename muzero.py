@@ -1,0 +1,247 @@
+"""MuZero: learn a model, plan with it. The main loop and the command line.
+
+Pseudocode: `muzero` (paper appendix "Pseudocode"): self-play and training alternate, here
+in one process on an in-memory replay buffer and network store::
+
+    python muzero.py --game cartpole --training-steps 5000
+    python muzero.py evaluate results/cartpole/<timestamp> --episodes 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+from config import GAMES, MuZeroConfig  # noqa: E402
+from networks import BaseNetwork, SharedStorage  # noqa: E402
+from self_play import SelfPlay, run_selfplay  # noqa: E402
+from training import ReplayBuffer, Trainer, train_network  # noqa: E402
+from training.run_log import RunLog, load_weights  # noqa: E402
+
+
+def episode_return(game) -> float:
+    """Return the sum of a game's rewards (for one player: its return)."""
+    return float(sum(game.rewards))
+
+
+def muzero(config: MuZeroConfig, run_dir: str | os.PathLike | None = None,
+           progress: bool = False) -> BaseNetwork:  # fmt: skip
+    """Train a network by alternating self-play and training; return it.
+
+    Pseudocode: `muzero`. Each iteration plays `selfplay_moves_per_iteration` moves of
+    self-play with the latest network, then (once the buffer holds `min_replay_moves`
+    moves) takes `training_steps_per_iteration` training steps.
+
+    Args:
+        config: the run's config; `config.seed` seeds everything.
+        run_dir: where to write config, metrics CSV, plot and weights (None: nothing).
+        progress: show a tqdm progress bar.
+    """
+    import keras
+
+    keras.utils.set_random_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    storage = SharedStorage(config.new_network)
+    network = storage.latest_network()
+    replay_buffer = ReplayBuffer(config)
+    trainer = Trainer(config, network)
+    selfplay = SelfPlay(config, rng)
+    log = RunLog(run_dir, config.log_interval) if run_dir is not None else None
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=config.training_steps, unit="step", dynamic_ncols=True)
+    start = time.perf_counter()
+    moves = 0
+    recent_returns: list[float] = []
+    postfix: dict[str, Any] = {}
+
+    def on_step(step: int, losses: dict[str, float]) -> None:
+        if log is not None:
+            log.add_losses(losses)
+            if log.row_due(step):
+                log.write_row(step, replay_buffer.games_saved, moves, trainer.learning_rate(),
+                              time.perf_counter() - start)  # fmt: skip
+        if bar is not None:
+            bar.update(1)
+            if step % 10 == 0:
+                postfix.update(loss=f"{losses['total']:.3f}", value=f"{losses['value']:.3f}",
+                               reward=f"{losses['reward']:.3f}",
+                               policy=f"{losses['policy']:.3f}")  # fmt: skip
+                bar.set_postfix(postfix, refresh=False)
+
+    while network.training_steps() < config.training_steps:
+        stats = run_selfplay(config, storage, replay_buffer, selfplay,
+                             config.selfplay_moves_per_iteration)  # fmt: skip
+        moves += stats.moves
+        returns = [episode_return(game) for game in stats.finished]
+        recent_returns = (recent_returns + returns)[-20:]
+        if log is not None:
+            log.add_episodes(returns)
+        if recent_returns:
+            postfix.update(games=replay_buffer.games_saved, ret=f"{np.mean(recent_returns):.1f}")
+        if replay_buffer.num_moves() < config.min_replay_moves:
+            continue
+        steps = min(config.training_steps_per_iteration,
+                    config.training_steps - network.training_steps())  # fmt: skip
+        train_network(config, storage, replay_buffer, trainer, steps, rng, on_step)
+    if bar is not None:
+        bar.close()
+    if log is not None:
+        log.save_weights(network.get_weights())
+        log.plot(f"MuZero on {config.game_name}")
+    return network
+
+
+# ----- command line ---------------------------------------------------------------------
+
+
+class UsageError(Exception):
+    """Bad command-line input: reported in one line, exit status 2."""
+
+
+def parse_value(name: str, text: str, kind: type) -> Any:
+    """Convert `text` to a config field's type, or raise `UsageError` naming the field."""
+    try:
+        if kind is bool:
+            lowered = text.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if kind is tuple:
+            return tuple(int(part) for part in text.split(",") if part.strip())
+        return kind(text)
+    except ValueError:
+        expected = "comma-separated integers" if kind is tuple else kind.__name__
+        raise UsageError(f"--set {name}={text}: expected {expected}") from None
+
+
+def parse_overrides(settings: list[str], config: MuZeroConfig) -> dict[str, Any]:
+    """Turn ``FIELD=VALUE`` strings into typed config overrides."""
+    fields = config.settable_fields()
+    overrides: dict[str, Any] = {}
+    for setting in settings:
+        name, sep, text = setting.partition("=")
+        name = name.strip()
+        if not sep:
+            raise UsageError(f"--set {setting!r}: expected FIELD=VALUE")
+        if name not in fields:
+            raise UsageError(f"--set: unknown field {name!r}; valid fields: "
+                             f"{', '.join(sorted(fields))}")  # fmt: skip
+        overrides[name] = parse_value(name, text, fields[name])
+    return overrides
+
+
+def build_config(game: str, overrides: dict[str, Any]) -> MuZeroConfig:
+    """Return the config of `game` with `overrides`, or raise `UsageError`."""
+    if game not in GAMES:
+        raise UsageError(f"unknown game {game!r}; valid games: {', '.join(sorted(GAMES))}")
+    try:
+        return GAMES[game](**overrides)
+    except ValueError as error:
+        raise UsageError(f"invalid config: {error}") from None
+
+
+def train_command(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="muzero.py", description="Train MuZero.")
+    parser.add_argument("--game", default="cartpole", help=f"one of {', '.join(sorted(GAMES))}")
+    parser.add_argument("--training-steps", type=int, help="training steps of the run")
+    parser.add_argument("--seed", type=int, help="seed of the run")
+    parser.add_argument("--results-dir", default="results", help="parent folder of the runs")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="override a config field (repeatable)")  # fmt: skip
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    base = build_config(args.game, {})
+    overrides = parse_overrides(args.set, base)
+    if args.training_steps is not None:
+        overrides["training_steps"] = args.training_steps
+    if args.seed is not None:
+        overrides["seed"] = args.seed
+    config = build_config(args.game, overrides)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    run_dir = Path(args.results_dir) / config.game_name / stamp
+    try:
+        run_dir.mkdir(parents=True, exist_ok=False)
+    except OSError as error:
+        raise UsageError(f"cannot create the run folder {run_dir}: {error}") from None
+    log_info = {"game": args.game, "overrides": overrides}
+    RunLog(run_dir, config.log_interval).save_config(config.to_dict(), log_info)
+    print(f"run folder: {run_dir}")
+    muzero(config, run_dir, progress=not args.no_progress)
+    print(f"wrote {run_dir / 'metrics.csv'}, {run_dir / 'learning_curve.png'}, "
+          f"{run_dir / 'weights.npz'}")  # fmt: skip
+    return 0
+
+
+def load_run(run_dir: Path) -> tuple[MuZeroConfig, BaseNetwork]:
+    """Rebuild a finished run's config and network from its folder."""
+    try:
+        info = json.loads((run_dir / "run.json").read_text())
+        overrides = {key: tuple(v) if isinstance(v, list) else v
+                     for key, v in info["overrides"].items()}  # fmt: skip
+        config = build_config(info["game"], overrides)
+        network = config.new_network()
+        network.set_weights(load_weights(run_dir / "weights.npz"))
+    except (OSError, KeyError, ValueError, json.JSONDecodeError) as error:
+        raise UsageError(f"cannot load the run in {run_dir}: {error}") from None
+    return config, network
+
+
+def evaluate_command(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="muzero.py evaluate",
+                                     description="Play greedy episodes with a trained run.")
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--episodes", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=12345)
+    args = parser.parse_args(argv)
+    if args.episodes < 1:
+        raise UsageError(f"--episodes must be positive, got {args.episodes}")
+    config, network = load_run(args.run_dir)
+    returns = evaluate(config, network, args.episodes, args.seed)
+    print(f"{len(returns)} greedy episodes: mean return {np.mean(returns):.1f}, "
+          f"min {np.min(returns):.1f}, max {np.max(returns):.1f}")  # fmt: skip
+    return 0
+
+
+def evaluate(config: MuZeroConfig, network: BaseNetwork, episodes: int, seed: int) -> list[float]:
+    """Play `episodes` greedy episodes (no noise, temperature 0); return their returns."""
+    selfplay = SelfPlay(config, np.random.default_rng(seed), explore=False,
+                        num_games=min(episodes, config.num_parallel_games))  # fmt: skip
+    returns: list[float] = []
+    while len(returns) < episodes:
+        stats = selfplay.play(network, 1)
+        returns.extend(episode_return(game) for game in stats.finished)
+    return returns[:episodes]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        if argv and argv[0] == "evaluate":
+            return evaluate_command(argv[1:])
+        return train_command(argv)
+    except UsageError as error:
+        print(f"muzero.py: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

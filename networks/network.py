@@ -1,0 +1,223 @@
+"""The network interface of the pseudocode and a trainable base built from three Keras models.
+
+Pseudocode: `NetworkOutput`, `Network.initial_inference`, `Network.recurrent_inference`.
+Here both inference calls are batched: numpy in, numpy out, leading axis `B`.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import NamedTuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+import tensorflow.experimental.numpy as tnp
+
+from networks.transforms import logits_to_scalar, scale_hidden_state
+
+
+class NetworkOutput(NamedTuple):
+    """What one inference returns for a batch of `B` states. Pseudocode: `NetworkOutput`.
+
+    Attributes:
+        value: `[B]` expected return for the player to play.
+        reward: `[B]` reward of the move that led here, for the player who made it (0 for
+            `initial_inference`).
+        policy_logits: `[B, A]` unnormalised log-probabilities of the actions.
+        hidden_state: `[B, ...]` the model's state.
+    """
+
+    value: np.ndarray
+    reward: np.ndarray
+    policy_logits: np.ndarray
+    hidden_state: np.ndarray
+
+
+class Network(abc.ABC):
+    """What self-play needs of a network: batched inference and a training-step count."""
+
+    @abc.abstractmethod
+    def initial_inference(self, observations: np.ndarray) -> NetworkOutput:
+        """Represent `[B, *observation_shape]` observations and predict from them."""
+
+    @abc.abstractmethod
+    def recurrent_inference(self, hidden_states: np.ndarray, actions: np.ndarray) -> NetworkOutput:
+        """Advance `[B, ...]` hidden states by `[B]` actions and predict from the results."""
+
+    @abc.abstractmethod
+    def training_steps(self) -> int:
+        """Return how many training steps produced these weights."""
+
+
+class BaseNetwork(Network):
+    """A trainable MuZero network: representation h, dynamics g and prediction f.
+
+    A subclass builds three Keras models:
+
+    - `build_representation()`: observations `[B, *observation_shape]` -> hidden `[B, *H]`;
+    - `build_dynamics()`: ``[hidden [B, *H], encoded action]`` -> ``[next hidden [B, *H],
+      reward logits [B, 2 * reward_support_size + 1]]``;
+    - `build_prediction()`: hidden `[B, *H]` -> ``[policy logits [B, A], value logits
+      [B, 2 * value_support_size + 1]]``;
+
+    and may override `encode_action` (default: one-hot `[B, A]`). Hidden states are scaled
+    here (`scale_hidden_state`), after the representation and after every dynamics step.
+    Inference is compiled once with fixed signatures (any batch size, no retracing).
+    """
+
+    def __init__(
+        self,
+        observation_shape: tuple[int, ...],
+        action_space_size: int,
+        value_support_size: int,
+        reward_support_size: int,
+        hidden_state_scaling: str = "min_max",
+    ):
+        self.observation_shape = tuple(observation_shape)
+        self.action_space_size = action_space_size
+        self.value_support_size = value_support_size
+        self.reward_support_size = reward_support_size
+        self.hidden_state_scaling = hidden_state_scaling
+        self.representation = self.build_representation()
+        self.dynamics = self.build_dynamics()
+        self.prediction = self.build_prediction()
+        self.hidden_shape = tuple(self.representation.output_shape[1:])
+        self.steps = 0
+        #: Bumped whenever the weights change, so cached copies of them know to refresh.
+        self.weights_version = 0
+        self._trace_count = 0
+        self._initial_fn = tf.function(
+            self._initial_graph,
+            input_signature=[tf.TensorSpec([None, *self.observation_shape], tf.float32)],
+        )
+        self._recurrent_fn = tf.function(
+            self._recurrent_graph,
+            input_signature=[
+                tf.TensorSpec([None, *self.hidden_shape], tf.float32),
+                tf.TensorSpec([None], tf.int32),
+            ],
+        )
+
+    # ----- what a subclass builds ---------------------------------------------------------
+    @abc.abstractmethod
+    def build_representation(self) -> keras.Model:
+        """Return the representation model h."""
+
+    @abc.abstractmethod
+    def build_dynamics(self) -> keras.Model:
+        """Return the dynamics model g."""
+
+    @abc.abstractmethod
+    def build_prediction(self) -> keras.Model:
+        """Return the prediction model f."""
+
+    def encode_action(self, hidden_states: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
+        """Encode `[B]` int actions for the dynamics model (default: one-hot `[B, A]`)."""
+        del hidden_states
+        return tf.one_hot(actions, self.action_space_size, dtype=tf.float32)
+
+    # ----- differentiable pieces, shared by inference and training --------------------------
+    def represent(self, observations: tf.Tensor, training: bool = False) -> tf.Tensor:
+        """Return scaled hidden states of `[B, *observation_shape]` observations."""
+        hidden = self.representation(observations, training=training)
+        return scale_hidden_state(hidden, self.hidden_state_scaling, xp=tnp)
+
+    def dynamics_step(
+        self, hidden_states: tf.Tensor, actions: tf.Tensor, training: bool = False
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Return scaled next hidden states and reward logits."""
+        encoded = self.encode_action(hidden_states, actions)
+        hidden, reward_logits = self.dynamics([hidden_states, encoded], training=training)
+        return scale_hidden_state(hidden, self.hidden_state_scaling, xp=tnp), reward_logits
+
+    def predict(self, hidden_states: tf.Tensor, training: bool = False):
+        """Return policy logits and value logits of hidden states."""
+        policy_logits, value_logits = self.prediction(hidden_states, training=training)
+        return policy_logits, value_logits
+
+    def _initial_graph(self, observations):
+        self._trace_count += 1  # Runs only while tracing: counts (re)traces.
+        hidden = self.represent(observations)
+        policy_logits, value_logits = self.predict(hidden)
+        return hidden, policy_logits, value_logits
+
+    def _recurrent_graph(self, hidden_states, actions):
+        self._trace_count += 1
+        hidden, reward_logits = self.dynamics_step(hidden_states, actions)
+        policy_logits, value_logits = self.predict(hidden)
+        return hidden, reward_logits, policy_logits, value_logits
+
+    # ----- the batched interface ------------------------------------------------------------
+    def initial_inference_logits(self, observations: np.ndarray):
+        """Return ``(hidden [B, *H], policy logits [B, A], value logits [B, V])`` as numpy.
+
+        Subclasses may override this (and `recurrent_inference_logits`) with a faster path
+        that computes the same numbers.
+        """
+        outputs = self._initial_fn(np.asarray(observations, dtype=np.float32))
+        return tuple(output.numpy() for output in outputs)
+
+    def recurrent_inference_logits(self, hidden_states: np.ndarray, actions: np.ndarray):
+        """Return ``(hidden, reward logits, policy logits, value logits)`` as numpy."""
+        outputs = self._recurrent_fn(
+            np.asarray(hidden_states, dtype=np.float32), np.asarray(actions, dtype=np.int32)
+        )
+        return tuple(output.numpy() for output in outputs)
+
+    def initial_inference(self, observations: np.ndarray) -> NetworkOutput:
+        """Pseudocode: `Network.initial_inference`, batched."""
+        hidden, policy_logits, value_logits = self.initial_inference_logits(observations)
+        value = logits_to_scalar(value_logits, self.value_support_size)
+        return NetworkOutput(value, np.zeros_like(value), policy_logits, hidden)
+
+    def recurrent_inference(self, hidden_states: np.ndarray, actions: np.ndarray) -> NetworkOutput:
+        """Pseudocode: `Network.recurrent_inference`, batched."""
+        hidden, reward_logits, policy_logits, value_logits = self.recurrent_inference_logits(
+            hidden_states, actions
+        )
+        value = logits_to_scalar(value_logits, self.value_support_size)
+        reward = logits_to_scalar(reward_logits, self.reward_support_size)
+        return NetworkOutput(value, reward, policy_logits, hidden)
+
+    # ----- weights ----------------------------------------------------------------------------
+    @property
+    def trainable_variables(self) -> list[tf.Variable]:
+        """Return the variables of all three models."""
+        return (
+            self.representation.trainable_variables
+            + self.dynamics.trainable_variables
+            + self.prediction.trainable_variables
+        )
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Return copies of all weights (representation, dynamics, prediction)."""
+        return [
+            *self.representation.get_weights(),
+            *self.dynamics.get_weights(),
+            *self.prediction.get_weights(),
+        ]
+
+    def set_weights(self, weights: list[np.ndarray]) -> None:
+        """Load weights given in the order of `get_weights`."""
+        offset = 0
+        for model in (self.representation, self.dynamics, self.prediction):
+            count = len(model.get_weights())
+            model.set_weights(weights[offset : offset + count])
+            offset += count
+        if offset != len(weights):
+            raise ValueError(f"expected {offset} weight arrays, got {len(weights)}")
+        self.weights_changed()
+
+    def weights_changed(self) -> None:
+        """Note that the weights changed (training calls this after its updates)."""
+        self.weights_version += 1
+
+    def training_steps(self) -> int:
+        """Return the training steps behind these weights."""
+        return self.steps
+
+    @property
+    def trace_count(self) -> int:
+        """Return how often the compiled inference functions were traced."""
+        return self._trace_count

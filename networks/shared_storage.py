@@ -1,0 +1,32 @@
+"""Pseudocode: `SharedStorage`, the store of networks that self-play reads from."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from networks.network import Network
+
+
+class SharedStorage:
+    """Networks by training step; self-play asks for the latest one.
+
+    In one process the stored network is the training network itself (as in the pseudocode,
+    where the store hands out references), so no weights are copied.
+
+    Args:
+        make_uniform_network: builds the network used before any is saved.
+    """
+
+    def __init__(self, make_uniform_network: Callable[[], Network]):
+        self._networks: dict[int, Network] = {}
+        self._make_uniform_network = make_uniform_network
+
+    def latest_network(self) -> Network:
+        """Return the network saved last (a new one before any is saved)."""
+        if not self._networks:
+            self._networks[0] = self._make_uniform_network()
+        return self._networks[max(self._networks)]
+
+    def save_network(self, step: int, network: Network) -> None:
+        """Store `network` as the result of `step` training steps."""
+        self._networks[step] = network

@@ -1,0 +1,201 @@
+"""The reference search: the final published pseudocode, one game and one node at a time.
+
+Pseudocode: `Node`, `MinMaxStats`, `run_mcts`, `select_child`, `ucb_score`, `expand_node`,
+`backpropagate`, `add_exploration_noise`, `select_action` (paper appendix "Pseudocode",
+search in appendix B). This module is the specification the batched search is tested against.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from config import KnownBounds, MuZeroConfig
+from game import ActionHistory, Player
+from networks import Network, NetworkOutput
+from self_play.search_math import (
+    argmax_last,
+    child_value,
+    masked_softmax,
+    normalize,
+    sample_actions,
+    ucb_formula,
+)
+
+
+class MinMaxStats:
+    """The range of values seen in the tree, to normalise them. Pseudocode: `MinMaxStats`."""
+
+    def __init__(self, known_bounds: KnownBounds | None):
+        self.maximum = known_bounds.max if known_bounds else -float("inf")
+        self.minimum = known_bounds.min if known_bounds else float("inf")
+
+    def update(self, value: float) -> None:
+        self.maximum = max(self.maximum, value)
+        self.minimum = min(self.minimum, value)
+
+    def normalize(self, value: float) -> float:
+        return float(normalize(value, self.minimum, self.maximum))
+
+
+class Node:
+    """A state in the search tree. Pseudocode: `Node`."""
+
+    __slots__ = ("visit_count", "to_play", "prior", "value_sum", "children", "hidden_state",
+                 "reward")  # fmt: skip
+
+    def __init__(self, prior: float):
+        self.visit_count = 0
+        self.to_play = Player(0)
+        self.prior = prior
+        self.value_sum = 0.0
+        self.children: dict[int, Node] = {}
+        self.hidden_state: np.ndarray | None = None
+        self.reward = 0.0
+
+    def expanded(self) -> bool:
+        return len(self.children) > 0
+
+    def value(self) -> float:
+        """Mean backed-up value, for `to_play`."""
+        if self.visit_count == 0:
+            return 0.0
+        return self.value_sum / self.visit_count
+
+
+def run_mcts(
+    config: MuZeroConfig, root: Node, action_history: ActionHistory, network: Network
+) -> None:
+    """Run `num_simulations` simulations from an expanded root. Pseudocode: `run_mcts`.
+
+    Each simulation descends by `select_child` to a leaf, expands the leaf with one
+    `recurrent_inference` and backs its value up the path.
+    """
+    min_max_stats = MinMaxStats(config.known_bounds)
+    for _ in range(config.num_simulations):
+        history = action_history.clone()
+        node = root
+        search_path = [node]
+        while node.expanded():
+            action, node = select_child(config, node, min_max_stats)
+            history.add_action(action)
+            search_path.append(node)
+        # Inside the search tree we use the dynamics function to obtain the next hidden
+        # state given an action and the previous hidden state.
+        parent = search_path[-2]
+        network_output = network.recurrent_inference(
+            parent.hidden_state[None], np.array([history.last_action()])
+        )
+        expand_node(node, history.to_play(), history.action_space(), network_output)
+        backpropagate(
+            search_path, float(network_output.value[0]), history.to_play(), config.discount,
+            min_max_stats,
+        )  # fmt: skip
+
+
+def select_child(
+    config: MuZeroConfig, node: Node, min_max_stats: MinMaxStats
+) -> tuple[int, Node]:
+    """Return the child with the highest UCB score (ties: the larger action).
+
+    Pseudocode: `select_child`.
+    """
+    actions = list(node.children)
+    scores = np.array([ucb_score(config, node, node.children[a], min_max_stats) for a in actions])
+    # `actions` is sorted (expand_node inserts in order), so the last maximum is the
+    # largest action, as the pseudocode's max over (score, action, child) tuples.
+    action = actions[int(argmax_last(scores))]
+    return action, node.children[action]
+
+
+def ucb_score(config: MuZeroConfig, parent: Node, child: Node, min_max_stats: MinMaxStats):
+    """Return the pUCT score of `child`. Pseudocode: `ucb_score`; paper appendix B."""
+    if child.visit_count > 0:
+        value_score = min_max_stats.normalize(
+            child_value(child.reward, child.value(), config.discount,
+                        child.to_play == parent.to_play)  # fmt: skip
+        )
+    else:
+        value_score = 0.0
+    return float(
+        ucb_formula(parent.visit_count, child.visit_count, child.prior, value_score,
+                    config.pb_c_base, config.pb_c_init)  # fmt: skip
+    )
+
+
+def expand_node(
+    node: Node, to_play: Player, actions: list[int], network_output: NetworkOutput
+) -> None:
+    """Expand `node` with the prediction of a B = 1 inference. Pseudocode: `expand_node`.
+
+    Children are created for `actions` only, with priors from a softmax over them.
+    """
+    node.to_play = to_play
+    node.hidden_state = network_output.hidden_state[0]
+    node.reward = float(network_output.reward[0])
+    logits = np.asarray(network_output.policy_logits[0])
+    legal = np.zeros(len(logits), dtype=bool)
+    legal[list(actions)] = True
+    priors = masked_softmax(logits, legal)
+    for action in sorted(actions):
+        node.children[action] = Node(float(priors[action]))
+
+
+def backpropagate(
+    search_path: list[Node],
+    value: float,
+    to_play: Player,
+    discount: float,
+    min_max_stats: MinMaxStats,
+) -> None:
+    """Back the leaf's value up the search path. Pseudocode: `backpropagate`.
+
+    `value` is the leaf's value for `to_play` (the leaf's player). Walking up, it is turned
+    into each node's own perspective: ``reward + discount * value``, with the sign of the
+    value flipped at each change of player (the documented two-player deviation; the same
+    as the pseudocode for one player).
+    """
+    if search_path[-1].to_play != to_play:
+        value = -value
+    for index in range(len(search_path) - 1, -1, -1):
+        node = search_path[index]
+        node.value_sum += value
+        node.visit_count += 1
+        same_player = index == 0 or search_path[index - 1].to_play == node.to_play
+        min_max_stats.update(float(child_value(node.reward, node.value(), discount, same_player)))
+        value = float(child_value(node.reward, value, discount, same_player))
+
+
+def add_exploration_noise(config: MuZeroConfig, node: Node, rng: np.random.Generator) -> None:
+    """Mix Dirichlet noise into the root priors. Pseudocode: `add_exploration_noise`."""
+    actions = list(node.children)
+    noise = rng.dirichlet([config.dirichlet_alpha] * len(actions))
+    frac = config.root_exploration_fraction
+    for action, n in zip(actions, noise):
+        node.children[action].prior = node.children[action].prior * (1 - frac) + n * frac
+
+
+def root_visit_counts(node: Node, action_space_size: int) -> np.ndarray:
+    """Return the `[A]` visit counts of the root's children (0 for missing children)."""
+    counts = np.zeros(action_space_size, dtype=np.int64)
+    for action, child in node.children.items():
+        counts[action] = child.visit_count
+    return counts
+
+
+def select_action(
+    config: MuZeroConfig,
+    num_moves: int,
+    node: Node,
+    network: Network,
+    rng: np.random.Generator,
+    temperature: float | None = None,
+) -> int:
+    """Sample an action by visit counts^(1/T). Pseudocode: `select_action`.
+
+    T comes from `config.visit_softmax_temperature` unless given; T = 0 takes the most
+    visited action (ties: the larger action).
+    """
+    if temperature is None:
+        temperature = config.visit_softmax_temperature(num_moves, network.training_steps())
+    counts = root_visit_counts(node, config.action_space_size)
+    return int(sample_actions(counts[None], temperature, rng)[0])

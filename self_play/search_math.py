@@ -1,0 +1,95 @@
+"""The formulas of the search, written once for scalars and numpy arrays alike.
+
+Both the reference search (`self_play.mcts`, one node at a time) and the batched search
+(`self_play.batched_mcts`, `[B, A]` arrays) call these, so they compute the same numbers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def ucb_formula(
+    parent_visits, child_visits, prior, value_score, pb_c_base: float, pb_c_init: float
+):
+    """Return the pUCT score of children. Pseudocode: `ucb_score`; paper appendix B, eq. (2).
+
+    ``score = Q_normalised + P * sqrt(N_parent) / (1 + N_child) *
+    (pb_c_init + log((N_parent + pb_c_base + 1) / pb_c_base))``
+
+    Args:
+        parent_visits: visits of the parent (scalar or `[B, 1]`).
+        child_visits, prior, value_score: per child (scalar or `[B, A]`); `value_score` is
+            the normalised value of a visited child and 0 for an unvisited one.
+    """
+    pb_c = np.log((parent_visits + pb_c_base + 1.0) / pb_c_base) + pb_c_init
+    pb_c = pb_c * np.sqrt(parent_visits) / (child_visits + 1.0)
+    return pb_c * prior + value_score
+
+
+def normalize(value, minimum, maximum):
+    """Map values into [0, 1] by the min-max statistics. Pseudocode: `MinMaxStats.normalize`.
+
+    Values pass unchanged while no range is known (``maximum <= minimum``).
+    """
+    known = maximum > minimum
+    span = np.where(known, maximum - minimum, 1.0)
+    return np.where(known, (value - np.where(known, minimum, 0.0)) / span, value)
+
+
+def child_value(reward, value, discount: float, same_player):
+    """Return a child's value seen from its parent: ``reward + discount * (+-value)``.
+
+    `reward` belongs to the player who moved (the parent's player); `value` to the child's
+    player to play, so it changes sign when the player changes (DESIGN.md "Search details":
+    the documented two-player deviation from the pseudocode).
+    """
+    return reward + discount * np.where(same_player, value, -value)
+
+
+def masked_softmax(logits: np.ndarray, legal: np.ndarray) -> np.ndarray:
+    """Return priors: the softmax of `[..., A]` logits over the legal actions (0 elsewhere).
+
+    Pseudocode: the policy of `expand_node`.
+    """
+    logits = np.where(legal, np.asarray(logits, dtype=np.float64), -np.inf)
+    exponentials = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return exponentials / exponentials.sum(axis=-1, keepdims=True)
+
+
+def argmax_last(scores: np.ndarray) -> np.ndarray:
+    """Return the index of the largest score along the last axis; ties go to the LARGER index.
+
+    This is the pseudocode's tie rule: `max` over ``(score, action, child)`` tuples prefers
+    the larger action among equal scores.
+    """
+    scores = np.asarray(scores)
+    size = scores.shape[-1]
+    return size - 1 - np.argmax(scores[..., ::-1], axis=-1)
+
+
+def visit_policy(visit_counts: np.ndarray, temperature: float) -> np.ndarray:
+    """Return the distribution ``N(a)^(1/T) / sum_b N(b)^(1/T)`` over `[..., A]` counts.
+
+    Pseudocode: `softmax_sample` in `select_action` (T from
+    `visit_softmax_temperature_fn`). T = 0 puts all mass on `argmax_last` of the counts.
+    """
+    counts = np.asarray(visit_counts, dtype=np.float64)
+    if temperature == 0:
+        best = argmax_last(counts)
+        return np.eye(counts.shape[-1])[best]
+    # Dividing by the largest count first keeps counts ** (1 / T) finite for small T.
+    scaled = (counts / np.maximum(counts.max(axis=-1, keepdims=True), 1.0)) ** (1.0 / temperature)
+    return scaled / scaled.sum(axis=-1, keepdims=True)
+
+
+def sample_actions(
+    visit_counts: np.ndarray, temperature: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Sample one action per row of `[B, A]` visit counts at `temperature`."""
+    policy = visit_policy(visit_counts, temperature)
+    if temperature == 0:
+        return argmax_last(policy)
+    cumulative = np.cumsum(policy, axis=-1)
+    draws = rng.random((policy.shape[0], 1)) * cumulative[:, -1:]
+    return np.minimum((cumulative <= draws).sum(axis=-1), policy.shape[-1] - 1)
