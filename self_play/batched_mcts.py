@@ -14,10 +14,10 @@ import numpy as np
 
 from networks import Network
 from self_play.search_math import (
-    argmax_last,
     child_value,
     masked_softmax,
     normalize,
+    select_best,
     ucb_formula,
 )
 
@@ -210,7 +210,7 @@ def _simulate(config: SearchConfig, tree: Tree, rows: np.ndarray):
     active = rows
     while active.size:
         scores = _ucb_scores(config, tree, active, nodes[active])
-        chosen = argmax_last(scores)
+        chosen = select_best(scores, tree.prior[active, nodes[active]])
         child = tree.children[active, nodes[active], chosen]
         done = child == UNEXPANDED
         parents[active[done]] = nodes[active[done]]

@@ -13,11 +13,11 @@ from config import KnownBounds, MuZeroConfig
 from game import ActionHistory, Player
 from networks import Network, NetworkOutput
 from self_play.search_math import (
-    argmax_last,
     child_value,
     masked_softmax,
     normalize,
     sample_actions,
+    select_best,
     ucb_formula,
 )
 
@@ -95,15 +95,16 @@ def run_mcts(
 def select_child(
     config: MuZeroConfig, node: Node, min_max_stats: MinMaxStats
 ) -> tuple[int, Node]:
-    """Return the child with the highest UCB score (ties: the larger action).
+    """Return the child with the highest UCB score (ties: larger prior, then larger action).
 
     Pseudocode: `select_child`.
     """
     actions = list(node.children)
     scores = np.array([ucb_score(config, node, node.children[a], min_max_stats) for a in actions])
-    # `actions` is sorted (expand_node inserts in order), so the last maximum is the
-    # largest action, as the pseudocode's max over (score, action, child) tuples.
-    action = actions[int(argmax_last(scores))]
+    priors = np.array([node.children[a].prior for a in actions])
+    # `actions` is sorted (expand_node inserts in order), so the tie rule of `select_best`
+    # on positions is the rule on actions.
+    action = actions[int(select_best(scores, priors))]
     return action, node.children[action]
 
 

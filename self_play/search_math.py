@@ -68,6 +68,20 @@ def argmax_last(scores: np.ndarray) -> np.ndarray:
     return size - 1 - np.argmax(scores[..., ::-1], axis=-1)
 
 
+def select_best(scores: np.ndarray, priors: np.ndarray) -> np.ndarray:
+    """Return the index of the best child along the last axis: the highest score.
+
+    Ties go to the child with the larger prior, then to the larger action. The pseudocode's
+    `max` over ``(score, action, child)`` goes straight to the larger action; with that rule
+    the first simulation at every root (where all scores are 0, as ``sqrt(N_parent) = 0``)
+    always starts with the last action, a bias that self-play then feeds back into the
+    policy. Preferring the larger prior lets the (noised) prior make that choice instead.
+    """
+    scores = np.asarray(scores)
+    best = scores == scores.max(axis=-1, keepdims=True)
+    return argmax_last(np.where(best, priors, -np.inf))
+
+
 def visit_policy(visit_counts: np.ndarray, temperature: float) -> np.ndarray:
     """Return the distribution ``N(a)^(1/T) / sum_b N(b)^(1/T)`` over `[..., A]` counts.
 

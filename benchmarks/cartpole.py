@@ -1,0 +1,73 @@
+"""Train MuZero on CartPole-v1, then play 20 greedy episodes (no noise, temperature 0).
+
+    python benchmarks/cartpole.py [--seed 0] [--training-steps N] [--set FIELD=VALUE ...]
+
+Prints wall time, training steps, games played and the greedy returns; the last line is a
+JSON object of the same figures. The run folder (CSV, PNG, weights) goes to --results-dir.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+import muzero  # noqa: E402
+from config import make_cartpole_config  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--training-steps", type=int)
+    parser.add_argument("--episodes", type=int, default=20)
+    parser.add_argument("--results-dir", default="results/benchmark_cartpole")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
+    args = parser.parse_args()
+    overrides = muzero.parse_overrides(args.set, make_cartpole_config())
+    overrides["seed"] = args.seed
+    if args.training_steps is not None:
+        overrides["training_steps"] = args.training_steps
+    config = make_cartpole_config(**overrides)
+    run_dir = Path(args.results_dir) / f"seed{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    start = time.perf_counter()
+    network = muzero.muzero(config, run_dir, progress=sys.stderr.isatty())
+    train_seconds = time.perf_counter() - start
+    returns = muzero.evaluate(config, network, args.episodes, seed=10_000 + args.seed)
+    total_seconds = time.perf_counter() - start
+    import csv
+
+    with open(run_dir / "metrics.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    games_played = int(rows[-1]["games"]) if rows else 0
+    figures = {
+        "benchmark": "cartpole",
+        "seed": args.seed,
+        "training_steps": network.training_steps(),
+        "games_played": games_played,
+        "moves_played": int(rows[-1]["moves"]) if rows else 0,
+        "train_seconds": round(train_seconds, 1),
+        "total_seconds": round(total_seconds, 1),
+        "greedy_episodes": len(returns),
+        "greedy_mean_return": float(np.mean(returns)),
+        "greedy_min_return": float(np.min(returns)),
+        "run_dir": str(run_dir),
+    }
+    print(f"training: {figures['training_steps']} steps, {games_played} games, "
+          f"{figures['moves_played']} moves in {train_seconds:.0f} s")  # fmt: skip
+    print(f"greedy evaluation: {len(returns)} episodes, mean return {np.mean(returns):.1f}, "
+          f"min {np.min(returns):.0f}, max {np.max(returns):.0f}")  # fmt: skip
+    print(f"wall time: {total_seconds:.0f} s")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
