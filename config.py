@@ -12,6 +12,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
+
 from game import AbstractGame, CartPole
 from networks import BaseNetwork, FullyConnectedNetwork
 
@@ -306,6 +308,35 @@ def make_cartpole_config(**overrides: Any) -> MuZeroConfig:
     )
     settings.update(overrides)
     return MuZeroConfig(**settings)
+
+
+def make_gym_config(env_id: str, **overrides: Any) -> MuZeroConfig:
+    """Return a config for any gymnasium environment with discrete actions and flat observations.
+
+    The spaces are read from the environment; every other field starts from the CartPole
+    settings and can be overridden, e.g. ``make_gym_config("Acrobot-v1", discount=0.99)``.
+    """
+    import functools
+
+    import gymnasium as gym
+
+    from game import GymGame
+
+    env = gym.make(env_id)
+    if not isinstance(env.action_space, gym.spaces.Discrete):
+        raise ValueError(f"{env_id}: the action space must be Discrete, got {env.action_space}")
+    size = int(np.prod(env.observation_space.shape))
+    max_steps = env.spec.max_episode_steps if env.spec is not None else None
+    env.close()
+    settings: dict[str, Any] = dict(
+        game_name=env_id,
+        action_space_size=int(env.action_space.n),
+        observation_shape=(size,),
+        max_moves=max_steps or 1000,
+        game_factory=functools.partial(GymGame, env_id),
+    )
+    settings.update(overrides)
+    return make_cartpole_config(**settings)
 
 
 #: Game name -> config factory; `python muzero.py --game NAME` looks games up here.

@@ -21,9 +21,6 @@ from self_play.search_math import (
     ucb_formula,
 )
 
-UNEXPANDED = -1
-
-
 @dataclass
 class SearchConfig:
     """The search settings of `MuZeroConfig` the batched search reads."""
@@ -49,37 +46,67 @@ class SearchConfig:
 
 @dataclass
 class Tree:
-    """`B` search trees of `N` nodes over `A` actions.
+    """`B` search trees of `N` nodes over `A` actions, as a struct of arrays.
+
+    Logically every field is `[B, N, ...]`; it is stored flattened to `[B * N + 1, ...]`:
+    node `n` of tree `b` is row ``b * N + n`` (the root of tree `b` is row ``b * N``), and
+    the last row, `null`, is a node that is never visited and stands for every child not
+    yet expanded, so looking children up needs no masks.
 
     Attributes:
-        children: `[B, N, A]` node index of each child, `UNEXPANDED` (-1) if not expanded.
-        parent: `[B, N]` node index of the parent (-1 for the root, node 0).
-        prior: `[B, N, A]` prior of each child (root priors include the noise).
-        visit_count: `[B, N]` visits of each node.
-        value_sum: `[B, N]` sum of backed-up values, for the node's player to play.
-        reward: `[B, N]` predicted reward of the move into the node.
-        to_play: `[B, N]` player to play at the node.
-        hidden_state: `[B, N, *H]` hidden state of the node.
-        root_legal: `[B, A]` legal actions at the root (all actions are legal deeper).
+        children: `[B*N+1, A]` row of each child, `null` if not expanded.
+        parent: `[B*N+1]` row of the parent (-1 for a root).
+        prior: `[B*N+1, A]` prior of each child (root priors include the noise).
+        illegal: `[B*N+1, A]` 0 for a child that may be selected, -inf for an illegal
+            action at a root (deeper in the tree every action is legal).
+        visit_count: `[B*N+1]` visits of each node.
+        value_sum: `[B*N+1]` sum of backed-up values, for the node's player to play.
+        reward: `[B*N+1]` predicted reward of the move into the node.
+        q: `[B*N+1]` the node's value seen from its parent, ``reward + discount * (+-value)``,
+            kept up to date by `_backward` (the value `ucb_score` normalises).
+        to_play: `[B*N+1]` player to play at the node.
+        hidden_state: `[B*N+1, *H]` hidden state of the node.
         minimum, maximum: `[B]` min-max statistics of each tree.
     """
 
     children: np.ndarray
     parent: np.ndarray
     prior: np.ndarray
+    illegal: np.ndarray
     visit_count: np.ndarray
     value_sum: np.ndarray
     reward: np.ndarray
+    q: np.ndarray
     to_play: np.ndarray
     hidden_state: np.ndarray
-    root_legal: np.ndarray
     minimum: np.ndarray
     maximum: np.ndarray
 
-    def value(self, rows: np.ndarray, nodes: np.ndarray) -> np.ndarray:
-        """Return the mean value of nodes (0 if unvisited), indexed by `rows`, `nodes`."""
-        visits = self.visit_count[rows, nodes]
-        return np.where(visits > 0, self.value_sum[rows, nodes] / np.maximum(visits, 1), 0.0)
+    @property
+    def null(self) -> int:
+        return len(self.visit_count) - 1
+
+    def value(self, nodes: np.ndarray) -> np.ndarray:
+        """Return the mean value of `nodes` (0 if unvisited). Pseudocode: `Node.value`."""
+        return self.value_sum[nodes] / np.maximum(self.visit_count[nodes], 1)
+
+    @classmethod
+    def new(cls, config: SearchConfig, batch: int, num_actions: int, hidden_shape) -> Tree:
+        rows = batch * (config.num_simulations + 1) + 1
+        return cls(
+            children=np.full((rows, num_actions), rows - 1, dtype=np.int64),
+            parent=np.full(rows, -1, dtype=np.int64),
+            prior=np.zeros((rows, num_actions)),
+            illegal=np.zeros((rows, num_actions)),
+            visit_count=np.zeros(rows, dtype=np.int64),
+            value_sum=np.zeros(rows),
+            reward=np.zeros(rows),
+            q=np.zeros(rows),
+            to_play=np.zeros(rows, dtype=np.int64),
+            hidden_state=np.zeros((rows, *hidden_shape), dtype=np.float32),
+            minimum=np.full(batch, config.known_min, dtype=np.float64),
+            maximum=np.full(batch, config.known_max, dtype=np.float64),
+        )
 
 
 @dataclass
@@ -116,137 +143,104 @@ def run_batched_mcts(
         Root visit counts and root values, as the reference search computes them.
     """
     root_output = network.initial_inference(observations)
-    batch, num_actions = legal_actions.shape
-    tree = _new_tree(config, batch, num_actions, root_output.hidden_state)
-    rows = np.arange(batch)
-    tree.root_legal = np.asarray(legal_actions, dtype=bool)
-    tree.to_play[:, 0] = to_play
-    tree.prior[:, 0] = masked_softmax(root_output.policy_logits, tree.root_legal)
+    legal = np.asarray(legal_actions, dtype=bool)
+    batch, num_actions = legal.shape
+    tree = Tree.new(config, batch, num_actions, root_output.hidden_state.shape[1:])
+    roots = np.arange(batch) * (config.num_simulations + 1)
+    tree.hidden_state[roots] = root_output.hidden_state
+    tree.to_play[roots] = to_play
+    tree.prior[roots] = masked_softmax(root_output.policy_logits, legal)
+    tree.illegal[roots] = np.where(legal, 0.0, -np.inf)
     if add_noise is not None and np.any(add_noise):
-        _add_exploration_noise(config, tree, np.asarray(add_noise, dtype=bool), rng)
+        _add_exploration_noise(config, tree, roots[np.asarray(add_noise, dtype=bool)], rng)
+    # With one player the sign never flips: skip the comparisons of `to_play`.
+    single_player = num_players == 1
 
     for simulation in range(config.num_simulations):
-        leaf = simulation + 1
-        parents, actions = _simulate(config, tree, rows)
-        output = network.recurrent_inference(tree.hidden_state[rows, parents], actions)
-        _expand(tree, rows, parents, actions, leaf, output, num_players)
-        _backward(config, tree, rows, leaf, output.value)
+        leaves = roots + simulation + 1
+        parents, actions = _simulate(config, tree, roots)
+        output = network.recurrent_inference(tree.hidden_state[parents], actions)
+        _expand(tree, parents, actions, leaves, output, num_players)
+        _backward(config, tree, leaves, output.value, single_player)
 
-    root_children = tree.children[:, 0]
-    visits = np.where(
-        root_children >= 0,
-        tree.visit_count[rows[:, None], np.maximum(root_children, 0)],
-        0,
-    )
-    return SearchResult(visits, tree.value(rows, np.zeros(batch, dtype=np.int64)))
+    return SearchResult(tree.visit_count[tree.children[roots]], tree.value(roots))
 
 
-def _new_tree(config: SearchConfig, batch: int, num_actions: int, root_hidden) -> Tree:
-    nodes = config.num_simulations + 1
-    hidden = np.zeros((batch, nodes, *root_hidden.shape[1:]), dtype=np.float32)
-    hidden[:, 0] = root_hidden
-    return Tree(
-        children=np.full((batch, nodes, num_actions), UNEXPANDED, dtype=np.int64),
-        parent=np.full((batch, nodes), -1, dtype=np.int64),
-        prior=np.zeros((batch, nodes, num_actions)),
-        visit_count=np.zeros((batch, nodes), dtype=np.int64),
-        value_sum=np.zeros((batch, nodes)),
-        reward=np.zeros((batch, nodes)),
-        to_play=np.zeros((batch, nodes), dtype=np.int64),
-        hidden_state=hidden,
-        root_legal=np.ones((batch, num_actions), dtype=bool),
-        minimum=np.full(batch, config.known_min, dtype=np.float64),
-        maximum=np.full(batch, config.known_max, dtype=np.float64),
-    )
-
-
-def _add_exploration_noise(config, tree: Tree, which: np.ndarray, rng) -> None:
-    """Mix Dirichlet noise into the legal root priors of the chosen trees.
+def _add_exploration_noise(config, tree: Tree, roots: np.ndarray, rng) -> None:
+    """Mix Dirichlet noise into the legal priors of `roots`.
 
     Pseudocode: `add_exploration_noise`, one draw per root over its legal actions.
     """
     frac = config.root_exploration_fraction
-    for row in np.flatnonzero(which):
-        legal = np.flatnonzero(tree.root_legal[row])
+    for root in roots:
+        legal = np.flatnonzero(tree.illegal[root] == 0)
         noise = rng.dirichlet([config.dirichlet_alpha] * len(legal))
-        tree.prior[row, 0, legal] = tree.prior[row, 0, legal] * (1 - frac) + noise * frac
+        tree.prior[root, legal] = tree.prior[root, legal] * (1 - frac) + noise * frac
 
 
-def _ucb_scores(config: SearchConfig, tree: Tree, rows: np.ndarray, nodes: np.ndarray):
-    """Return `[b, A]` UCB scores of the children of `nodes`. Pseudocode: `ucb_score`."""
-    children = tree.children[rows, nodes]
-    expanded = children >= 0
-    safe = np.maximum(children, 0)
-    child_visits = np.where(expanded, tree.visit_count[rows[:, None], safe], 0)
-    values = child_value(
-        tree.reward[rows[:, None], safe],
-        tree.value_sum[rows[:, None], safe] / np.maximum(child_visits, 1),
-        config.discount,
-        tree.to_play[rows[:, None], safe] == tree.to_play[rows, nodes][:, None],
-    )
-    value_score = np.where(
-        child_visits > 0,
-        normalize(values, tree.minimum[rows, None], tree.maximum[rows, None]),
-        0.0,
-    )
-    parent_visits = tree.visit_count[rows, nodes][:, None].astype(np.float64)
-    scores = ucb_formula(parent_visits, child_visits, tree.prior[rows, nodes], value_score,
-                         config.pb_c_base, config.pb_c_init)  # fmt: skip
-    # Only legal actions exist at the root (expand_node creates no other children).
-    legal = np.where((nodes == 0)[:, None], tree.root_legal[rows], True)
-    return np.where(legal, scores, -np.inf)
-
-
-def _simulate(config: SearchConfig, tree: Tree, rows: np.ndarray):
+def _simulate(config: SearchConfig, tree: Tree, roots: np.ndarray):
     """Descend every tree from its root by `select_child` to a child not yet expanded.
 
+    Pseudocode: the selection loop of `run_mcts`, with `select_child` and `ucb_score`.
+
     Returns:
-        `[B]` parent node of each new leaf and `[B]` action leading to it.
+        `[B]` row of each new leaf's parent and `[B]` action leading to the leaf.
     """
-    batch = len(rows)
-    nodes = np.zeros(batch, dtype=np.int64)
+    batch = len(roots)
     parents = np.zeros(batch, dtype=np.int64)
     actions = np.zeros(batch, dtype=np.int64)
-    active = rows
+    active = np.arange(batch)  # trees still descending
+    nodes = roots.copy()  # their current node
+    null = tree.null
     while active.size:
-        scores = _ucb_scores(config, tree, active, nodes[active])
-        chosen = select_best(scores, tree.prior[active, nodes[active]])
-        child = tree.children[active, nodes[active], chosen]
-        done = child == UNEXPANDED
-        parents[active[done]] = nodes[active[done]]
-        actions[active[done]] = chosen[done]
-        nodes[active[~done]] = child[~done]
-        active = active[~done]
+        children = tree.children[nodes]
+        visits = tree.visit_count[children]
+        value_score = np.where(
+            visits > 0,
+            normalize(tree.q[children], tree.minimum[active, None], tree.maximum[active, None]),
+            0.0,
+        )
+        priors = tree.prior[nodes]
+        scores = ucb_formula(tree.visit_count[nodes][:, None], visits, priors, value_score,
+                             config.pb_c_base, config.pb_c_init)  # fmt: skip
+        chosen = select_best(scores + tree.illegal[nodes], priors)
+        child = children[np.arange(len(nodes)), chosen]
+        leaf = child == null
+        parents[active[leaf]] = nodes[leaf]
+        actions[active[leaf]] = chosen[leaf]
+        deeper = ~leaf
+        active, nodes = active[deeper], child[deeper]
     return parents, actions
 
 
-def _expand(tree: Tree, rows, parents, actions, leaf: int, output, num_players: int) -> None:
-    """Attach node `leaf` to every tree with the network's prediction. Pseudocode: `expand_node`."""
-    tree.children[rows, parents, actions] = leaf
-    tree.parent[:, leaf] = parents
-    tree.to_play[:, leaf] = (tree.to_play[rows, parents] + 1) % num_players
-    tree.hidden_state[:, leaf] = output.hidden_state
-    tree.reward[:, leaf] = output.reward
-    tree.prior[:, leaf] = masked_softmax(output.policy_logits, True)
+def _expand(tree: Tree, parents, actions, leaves, output, num_players: int) -> None:
+    """Attach the new leaves with the network's prediction. Pseudocode: `expand_node`."""
+    tree.children[parents, actions] = leaves
+    tree.parent[leaves] = parents
+    tree.to_play[leaves] = (tree.to_play[parents] + 1) % num_players
+    tree.hidden_state[leaves] = output.hidden_state
+    tree.reward[leaves] = output.reward
+    tree.prior[leaves] = masked_softmax(output.policy_logits, True)
 
 
-def _backward(config: SearchConfig, tree: Tree, rows, leaf: int, leaf_values) -> None:
+def _backward(config: SearchConfig, tree: Tree, leaves, leaf_values, single_player: bool):
     """Back the leaf values up to the roots. Pseudocode: `backpropagate`."""
-    nodes = np.full(len(rows), leaf, dtype=np.int64)
+    active = np.arange(len(leaves))  # trees whose walk has not passed the root
+    nodes = leaves
     values = np.asarray(leaf_values, dtype=np.float64)
-    active = rows
     while active.size:
-        node = nodes[active]
-        tree.value_sum[active, node] += values[active]
-        tree.visit_count[active, node] += 1
-        parent = tree.parent[active, node]
-        same_player = (parent < 0) | (
-            tree.to_play[active, np.maximum(parent, 0)] == tree.to_play[active, node]
-        )
-        reward = tree.reward[active, node]
-        q = child_value(reward, tree.value(active, node), config.discount, same_player)
+        tree.value_sum[nodes] += values
+        tree.visit_count[nodes] += 1
+        parents = tree.parent[nodes]
+        if single_player:
+            same_player = True
+        else:
+            same_player = (parents < 0) | (tree.to_play[parents] == tree.to_play[nodes])
+        reward = tree.reward[nodes]
+        q = child_value(reward, tree.value(nodes), config.discount, same_player)
+        tree.q[nodes] = q
         tree.maximum[active] = np.maximum(tree.maximum[active], q)
         tree.minimum[active] = np.minimum(tree.minimum[active], q)
-        values[active] = child_value(reward, values[active], config.discount, same_player)
-        nodes[active] = parent
-        active = active[parent >= 0]
+        values = child_value(reward, values, config.discount, same_player)
+        up = parents >= 0
+        active, nodes, values = active[up], parents[up], values[up]

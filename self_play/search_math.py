@@ -33,8 +33,8 @@ def normalize(value, minimum, maximum):
     Values pass unchanged while no range is known (``maximum <= minimum``).
     """
     known = maximum > minimum
-    span = np.where(known, maximum - minimum, 1.0)
-    return np.where(known, (value - np.where(known, minimum, 0.0)) / span, value)
+    # Unknown range: subtracting 0 and dividing by 1 returns the value exactly.
+    return (value - np.where(known, minimum, 0.0)) / np.where(known, maximum - minimum, 1.0)
 
 
 def child_value(reward, value, discount: float, same_player):
@@ -44,6 +44,8 @@ def child_value(reward, value, discount: float, same_player):
     player to play, so it changes sign when the player changes (DESIGN.md "Search details":
     the documented two-player deviation from the pseudocode).
     """
+    if same_player is True:  # one player: no sign to choose
+        return reward + discount * value
     return reward + discount * np.where(same_player, value, -value)
 
 
