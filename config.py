@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -187,16 +188,31 @@ class MuZeroConfig:
     def validate(self) -> None:
         """Raise `ValueError` naming the first field whose value is out of range."""
         positive_ints = (
-            "action_space_size", "max_moves", "num_actors", "num_parallel_games",
-            "num_simulations", "training_steps", "checkpoint_interval", "window_size",
-            "batch_size", "num_unroll_steps", "td_steps", "lr_decay_steps",
-            "selfplay_moves_per_iteration", "training_steps_per_iteration",
-            "value_support_size", "reward_support_size", "hidden_state_size", "log_interval",
-        )  # fmt: skip
+            "action_space_size",
+            "max_moves",
+            "num_actors",
+            "num_parallel_games",
+            "num_simulations",
+            "training_steps",
+            "checkpoint_interval",
+            "window_size",
+            "batch_size",
+            "num_unroll_steps",
+            "td_steps",
+            "lr_decay_steps",
+            "selfplay_moves_per_iteration",
+            "training_steps_per_iteration",
+            "value_support_size",
+            "reward_support_size",
+            "hidden_state_size",
+            "log_interval",
+        )
         for name in positive_ints:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
         if not 0.0 < self.discount <= 1.0:
             raise ValueError(f"discount must be in (0, 1], got {self.discount!r}")
         for name in ("dirichlet_alpha", "pb_c_base", "lr_init"):
@@ -222,7 +238,9 @@ class MuZeroConfig:
                     f"{name} must be one of {', '.join(valid)}; got {getattr(self, name)!r}"
                 )
         if not self.observation_shape or min(self.observation_shape) < 1:
-            raise ValueError(f"observation_shape must be positive sizes, got {self.observation_shape}")
+            raise ValueError(
+                f"observation_shape must be positive sizes, got {self.observation_shape}"
+            )
         if any(width < 1 for width in self.hidden_layers):
             raise ValueError(f"hidden_layers must be positive widths, got {self.hidden_layers}")
         if self.known_bounds is not None and not self.known_bounds.min < self.known_bounds.max:
@@ -231,15 +249,18 @@ class MuZeroConfig:
             raise ValueError("game_factory and network_factory must be given")
 
     def settable_fields(self) -> dict[str, type]:
-        """Return the fields `--set FIELD=VALUE` may change, with their types."""
-        types = {}
-        for item in dataclasses.fields(self):
-            value = getattr(self, item.name)
-            if isinstance(value, (bool, int, float, str)) and item.name != "game_name":
-                types[item.name] = type(value)
-            elif item.name == "hidden_layers":
-                types[item.name] = tuple
-        return types
+        """Return the fields `--set FIELD=VALUE` may change, with their declared types.
+
+        Plain numbers, strings, booleans and `hidden_layers` (a tuple of ints); not the
+        game's own shape (`game_name`, `action_space_size`, `observation_shape`).
+        """
+        declared = {"int": int, "float": float, "str": str, "bool": bool, "tuple[int, ...]": tuple}
+        fixed = {"game_name", "action_space_size", "observation_shape"}
+        return {
+            item.name: declared[item.type]
+            for item in dataclasses.fields(self)
+            if item.type in declared and item.name not in fixed
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """Return the config as plain values (callables by their repr), for saving."""

@@ -10,7 +10,6 @@ in one process on an in-memory replay buffer and network store::
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
 import json
 import os
@@ -35,8 +34,9 @@ def episode_return(game) -> float:
     return float(sum(game.rewards))
 
 
-def muzero(config: MuZeroConfig, run_dir: str | os.PathLike | None = None,
-           progress: bool = False) -> BaseNetwork:  # fmt: skip
+def muzero(
+    config: MuZeroConfig, run_dir: str | os.PathLike | None = None, progress: bool = False
+) -> BaseNetwork:
     """Train a network by alternating self-play and training; return it.
 
     Pseudocode: `muzero`. Each iteration plays `selfplay_moves_per_iteration` moves of
@@ -72,19 +72,28 @@ def muzero(config: MuZeroConfig, run_dir: str | os.PathLike | None = None,
         if log is not None:
             log.add_losses(losses)
             if log.row_due(step):
-                log.write_row(step, replay_buffer.games_saved, moves, trainer.learning_rate(),
-                              time.perf_counter() - start)  # fmt: skip
+                log.write_row(
+                    step,
+                    replay_buffer.games_saved,
+                    moves,
+                    trainer.learning_rate(),
+                    time.perf_counter() - start,
+                )
         if bar is not None:
             bar.update(1)
             if step % 10 == 0:
-                postfix.update(loss=f"{losses['total']:.3f}", value=f"{losses['value']:.3f}",
-                               reward=f"{losses['reward']:.3f}",
-                               policy=f"{losses['policy']:.3f}")  # fmt: skip
+                postfix.update(
+                    loss=f"{losses['total']:.3f}",
+                    value=f"{losses['value']:.3f}",
+                    reward=f"{losses['reward']:.3f}",
+                    policy=f"{losses['policy']:.3f}",
+                )
                 bar.set_postfix(postfix, refresh=False)
 
     while network.training_steps() < config.training_steps:
-        stats = run_selfplay(config, storage, replay_buffer, selfplay,
-                             config.selfplay_moves_per_iteration)  # fmt: skip
+        stats = run_selfplay(
+            config, storage, replay_buffer, selfplay, config.selfplay_moves_per_iteration
+        )
         moves += stats.moves
         returns = [episode_return(game) for game in stats.finished]
         recent_returns = (recent_returns + returns)[-20:]
@@ -94,8 +103,9 @@ def muzero(config: MuZeroConfig, run_dir: str | os.PathLike | None = None,
             postfix.update(games=replay_buffer.games_saved, ret=f"{np.mean(recent_returns):.1f}")
         if replay_buffer.num_moves() < config.min_replay_moves:
             continue
-        steps = min(config.training_steps_per_iteration,
-                    config.training_steps - network.training_steps())  # fmt: skip
+        steps = min(
+            config.training_steps_per_iteration, config.training_steps - network.training_steps()
+        )
         train_network(config, storage, replay_buffer, trainer, steps, rng, on_step)
     if bar is not None:
         bar.close()
@@ -140,8 +150,9 @@ def parse_overrides(settings: list[str], config: MuZeroConfig) -> dict[str, Any]
         if not sep:
             raise UsageError(f"--set {setting!r}: expected FIELD=VALUE")
         if name not in fields:
-            raise UsageError(f"--set: unknown field {name!r}; valid fields: "
-                             f"{', '.join(sorted(fields))}")  # fmt: skip
+            raise UsageError(
+                f"--set: unknown field {name!r}; valid fields: {', '.join(sorted(fields))}"
+            )
         overrides[name] = parse_value(name, text, fields[name])
     return overrides
 
@@ -162,8 +173,13 @@ def train_command(argv: list[str]) -> int:
     parser.add_argument("--training-steps", type=int, help="training steps of the run")
     parser.add_argument("--seed", type=int, help="seed of the run")
     parser.add_argument("--results-dir", default="results", help="parent folder of the runs")
-    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                        help="override a config field (repeatable)")  # fmt: skip
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a config field (repeatable)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     base = build_config(args.game, {})
@@ -173,27 +189,40 @@ def train_command(argv: list[str]) -> int:
     if args.seed is not None:
         overrides["seed"] = args.seed
     config = build_config(args.game, overrides)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    run_dir = Path(args.results_dir) / config.game_name / stamp
-    try:
-        run_dir.mkdir(parents=True, exist_ok=False)
-    except OSError as error:
-        raise UsageError(f"cannot create the run folder {run_dir}: {error}") from None
+    run_dir = make_run_dir(Path(args.results_dir) / config.game_name)
     log_info = {"game": args.game, "overrides": overrides}
     RunLog(run_dir, config.log_interval).save_config(config.to_dict(), log_info)
     print(f"run folder: {run_dir}")
     muzero(config, run_dir, progress=not args.no_progress)
-    print(f"wrote {run_dir / 'metrics.csv'}, {run_dir / 'learning_curve.png'}, "
-          f"{run_dir / 'weights.npz'}")  # fmt: skip
+    print(
+        f"wrote {run_dir / 'metrics.csv'}, {run_dir / 'learning_curve.png'}, "
+        f"{run_dir / 'weights.npz'}"
+    )
     return 0
+
+
+def make_run_dir(parent: Path) -> Path:
+    """Create a new run folder ``parent/<timestamp>`` (``-2``, ``-3``, ... when taken)."""
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1, 100):
+        run_dir = parent / (stamp if attempt == 1 else f"{stamp}-{attempt}")
+        try:
+            run_dir.mkdir(parents=True, exist_ok=False)
+            return run_dir
+        except FileExistsError:
+            continue
+        except OSError as error:
+            raise UsageError(f"cannot create the run folder {run_dir}: {error}") from None
+    raise UsageError(f"cannot create a new run folder under {parent}")
 
 
 def load_run(run_dir: Path) -> tuple[MuZeroConfig, BaseNetwork]:
     """Rebuild a finished run's config and network from its folder."""
     try:
         info = json.loads((run_dir / "run.json").read_text())
-        overrides = {key: tuple(v) if isinstance(v, list) else v
-                     for key, v in info["overrides"].items()}  # fmt: skip
+        overrides = {
+            key: tuple(v) if isinstance(v, list) else v for key, v in info["overrides"].items()
+        }
         config = build_config(info["game"], overrides)
         network = config.new_network()
         network.set_weights(load_weights(run_dir / "weights.npz"))
@@ -203,25 +232,34 @@ def load_run(run_dir: Path) -> tuple[MuZeroConfig, BaseNetwork]:
 
 
 def evaluate_command(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="muzero.py evaluate",
-                                     description="Play greedy episodes with a trained run.")
+    parser = argparse.ArgumentParser(
+        prog="muzero.py evaluate", description="Play greedy episodes with a trained run."
+    )
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--seed", type=int, default=12345)
     args = parser.parse_args(argv)
     if args.episodes < 1:
         raise UsageError(f"--episodes must be positive, got {args.episodes}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be a non-negative integer, got {args.seed}")
     config, network = load_run(args.run_dir)
     returns = evaluate(config, network, args.episodes, args.seed)
-    print(f"{len(returns)} greedy episodes: mean return {np.mean(returns):.1f}, "
-          f"min {np.min(returns):.1f}, max {np.max(returns):.1f}")  # fmt: skip
+    print(
+        f"{len(returns)} greedy episodes: mean return {np.mean(returns):.1f}, "
+        f"min {np.min(returns):.1f}, max {np.max(returns):.1f}"
+    )
     return 0
 
 
 def evaluate(config: MuZeroConfig, network: BaseNetwork, episodes: int, seed: int) -> list[float]:
     """Play `episodes` greedy episodes (no noise, temperature 0); return their returns."""
-    selfplay = SelfPlay(config, np.random.default_rng(seed), explore=False,
-                        num_games=min(episodes, config.num_parallel_games))  # fmt: skip
+    selfplay = SelfPlay(
+        config,
+        np.random.default_rng(seed),
+        explore=False,
+        num_games=min(episodes, config.num_parallel_games),
+    )
     returns: list[float] = []
     while len(returns) < episodes:
         stats = selfplay.play(network, 1)
@@ -238,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"muzero.py: error: {error}", file=sys.stderr)
         return 2
+    except SystemExit as exit_:  # argparse: --help (0) or a usage error (2)
+        return exit_.code if isinstance(exit_.code, int) else 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

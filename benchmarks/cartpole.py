@@ -61,10 +61,14 @@ def main() -> None:
         "greedy_min_return": float(np.min(returns)),
         "run_dir": str(run_dir),
     }
-    print(f"training: {figures['training_steps']} steps, {games_played} games, "
-          f"{figures['moves_played']} moves in {train_seconds:.0f} s")  # fmt: skip
-    print(f"greedy evaluation: {len(returns)} episodes, mean return {np.mean(returns):.1f}, "
-          f"min {np.min(returns):.0f}, max {np.max(returns):.0f}")  # fmt: skip
+    print(
+        f"training: {figures['training_steps']} steps, {games_played} games, "
+        f"{figures['moves_played']} moves in {train_seconds:.0f} s"
+    )
+    print(
+        f"greedy evaluation: {len(returns)} episodes, mean return {np.mean(returns):.1f}, "
+        f"min {np.min(returns):.0f}, max {np.max(returns):.0f}"
+    )
     print(f"wall time: {total_seconds:.0f} s")
     print(json.dumps(figures))
 

@@ -30,8 +30,9 @@ from self_play import SearchConfig, run_batched_mcts, search_games  # noqa: E402
 def make_network(config, seed: int = 0):
     network = config.new_network()
     rng = np.random.default_rng(seed)
-    network.set_weights([w + rng.normal(0, 0.1, w.shape).astype(np.float32)
-                         for w in network.get_weights()])  # fmt: skip
+    network.set_weights(
+        [w + rng.normal(0, 0.1, w.shape).astype(np.float32) for w in network.get_weights()]
+    )
     return network
 
 
@@ -55,8 +56,9 @@ def time_batched(config, network, batch: int, repeats: int) -> float:
     noise = np.ones(batch, dtype=bool)
     timings = []
     for repeat in range(repeats + 1):
-        observations = np.stack([config.new_game(seed=repeat * batch + i).make_image(-1)
-                                 for i in range(batch)])  # fmt: skip
+        observations = np.stack(
+            [config.new_game(seed=repeat * batch + i).make_image(-1) for i in range(batch)]
+        )
         start = time.perf_counter()
         run_batched_mcts(search, network, observations, legal, to_play, 1, rng, noise)
         if repeat:  # the first run warms up
@@ -77,15 +79,23 @@ def main() -> None:
     batched = {}
     for batch in (int(b) for b in args.batches.split(",")):
         batched[str(batch)] = time_batched(config, network, batch, args.repeats)
-    print(f"CartPole network, {args.simulations} simulations per search, "
-          f"median of {args.repeats}; cpu affinity: {sorted(os.sched_getaffinity(0))}")  # fmt: skip
+    print(
+        f"CartPole network, {args.simulations} simulations per search, "
+        f"median of {args.repeats}; cpu affinity: {sorted(os.sched_getaffinity(0))}"
+    )
     print(f"{'search':<22}{'sims/s':>12}{'x reference':>14}")
     print(f"{'reference (B=1)':<22}{reference:>12,.0f}{1.0:>14.1f}")
     for batch, rate in batched.items():
         print(f"{'batched B=' + batch:<22}{rate:>12,.0f}{rate / reference:>14.1f}")
     if args.json:
-        print(json.dumps({"reference_sims_per_s": round(reference),
-                          "batched_sims_per_s": {k: round(v) for k, v in batched.items()}}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "reference_sims_per_s": round(reference),
+                    "batched_sims_per_s": {k: round(v) for k, v in batched.items()},
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -33,8 +33,9 @@ def main() -> None:
     parser.add_argument("--unroll-steps", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    config = make_cartpole_config(batch_size=args.batch_size, num_unroll_steps=args.unroll_steps,
-                                  num_simulations=8)  # fmt: skip
+    config = make_cartpole_config(
+        batch_size=args.batch_size, num_unroll_steps=args.unroll_steps, num_simulations=8
+    )
     rng = np.random.default_rng(0)
     network = config.new_network()
     replay = ReplayBuffer(config)
@@ -57,13 +58,24 @@ def main() -> None:
         sample_times.append((middle - start) / block)
         update_times.append((end - middle) / block)
     sample, update = float(np.median(sample_times)), float(np.median(update_times))
-    print(f"batch {args.batch_size}, K = {k}, {len(replay)} games in the buffer; "
-          f"cpu affinity: {sorted(os.sched_getaffinity(0))}")  # fmt: skip
-    print(f"sample_batch: {sample * 1e3:.2f} ms   update step: {update * 1e3:.2f} ms   "
-          f"training steps/s: {1 / (sample + update):.1f}")  # fmt: skip
+    print(
+        f"batch {args.batch_size}, K = {k}, {len(replay)} games in the buffer; "
+        f"cpu affinity: {sorted(os.sched_getaffinity(0))}"
+    )
+    print(
+        f"sample_batch: {sample * 1e3:.2f} ms   update step: {update * 1e3:.2f} ms   "
+        f"training steps/s: {1 / (sample + update):.1f}"
+    )
     if args.json:
-        print(json.dumps({"sample_ms": round(sample * 1e3, 3), "update_ms": round(update * 1e3, 3),
-                          "train_steps_per_s": round(1 / (sample + update), 2)}))  # fmt: skip
+        print(
+            json.dumps(
+                {
+                    "sample_ms": round(sample * 1e3, 3),
+                    "update_ms": round(update * 1e3, 3),
+                    "train_steps_per_s": round(1 / (sample + update), 2),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -179,7 +179,9 @@ class AbstractGame(abc.ABC):
             value = 0.0
             if bootstrap_index < len(root_values):
                 sign = 1.0 if players[bootstrap_index] == players[index] else -1.0
-                value = sign * root_values[bootstrap_index] * self.discount ** (bootstrap_index - index)
+                value = (
+                    sign * root_values[bootstrap_index] * self.discount ** (bootstrap_index - index)
+                )
             end = min(bootstrap_index, length)
             if end > index:
                 signs = np.where(players[index:end] == players[index], 1.0, -1.0)
@@ -189,9 +191,7 @@ class AbstractGame(abc.ABC):
         self._value_targets_cache = (key, targets)
         return targets
 
-    def make_target(
-        self, state_index: int, num_unroll_steps: int, td_steps: int
-    ) -> list[Target]:
+    def make_target(self, state_index: int, num_unroll_steps: int, td_steps: int) -> list[Target]:
         """Return the targets of `num_unroll_steps + 1` unroll steps from `state_index`.
 
         Pseudocode: `Game.make_target`, with its known off-by-one mended: the reward target

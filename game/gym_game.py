@@ -25,8 +25,9 @@ class GymGame(AbstractGame):
     def __init__(self, env_id: str, discount: float, seed: int | None = None, **env_kwargs):
         self.env = gym.make(env_id, **env_kwargs)
         if not isinstance(self.env.action_space, gym.spaces.Discrete):
-            raise ValueError(f"{env_id}: GymGame needs a Discrete action space, "
-                             f"got {self.env.action_space}")
+            raise ValueError(
+                f"{env_id}: GymGame needs a Discrete action space, got {self.env.action_space}"
+            )
         super().__init__(int(self.env.action_space.n), discount)
         observation, _ = self.env.reset(seed=seed)
         self.observations = [np.asarray(observation, dtype=np.float32).reshape(-1)]

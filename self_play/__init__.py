@@ -16,7 +16,21 @@ from self_play.mcts import (
 from self_play.selfplay import SelfPlay, play_game, run_selfplay, search_games
 
 __all__ = [
-    "MinMaxStats", "Node", "SearchConfig", "SearchResult", "SelfPlay", "add_exploration_noise",
-    "backpropagate", "expand_node", "play_game", "root_visit_counts", "run_batched_mcts",
-    "run_mcts", "run_selfplay", "search_games", "select_action", "select_child", "ucb_score",
-]  # fmt: skip
+    "MinMaxStats",
+    "Node",
+    "SearchConfig",
+    "SearchResult",
+    "SelfPlay",
+    "add_exploration_noise",
+    "backpropagate",
+    "expand_node",
+    "play_game",
+    "root_visit_counts",
+    "run_batched_mcts",
+    "run_mcts",
+    "run_selfplay",
+    "search_games",
+    "select_action",
+    "select_child",
+    "ucb_score",
+]

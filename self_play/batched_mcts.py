@@ -16,10 +16,11 @@ from networks import Network
 from self_play.search_math import (
     child_value,
     masked_softmax,
-    normalize,
+    normalization,
     select_best,
     ucb_formula,
 )
+
 
 @dataclass
 class SearchConfig:
@@ -38,10 +39,15 @@ class SearchConfig:
     def from_config(cls, config) -> SearchConfig:
         bounds = config.known_bounds
         return cls(
-            config.num_simulations, config.discount, config.pb_c_base, config.pb_c_init,
-            config.dirichlet_alpha, config.root_exploration_fraction,
-            bounds.min if bounds else np.inf, bounds.max if bounds else -np.inf,
-        )  # fmt: skip
+            config.num_simulations,
+            config.discount,
+            config.pb_c_base,
+            config.pb_c_init,
+            config.dirichlet_alpha,
+            config.root_exploration_fraction,
+            bounds.min if bounds else np.inf,
+            bounds.max if bounds else -np.inf,
+        )
 
 
 @dataclass
@@ -192,17 +198,25 @@ def _simulate(config: SearchConfig, tree: Tree, roots: np.ndarray):
     active = np.arange(batch)  # trees still descending
     nodes = roots.copy()  # their current node
     null = tree.null
+    # The min-max statistics only change in `_backward`: fix the normalisation per tree now.
+    offset, scale = normalization(tree.minimum[:, None], tree.maximum[:, None])
     while active.size:
         children = tree.children[nodes]
         visits = tree.visit_count[children]
         value_score = np.where(
             visits > 0,
-            normalize(tree.q[children], tree.minimum[active, None], tree.maximum[active, None]),
+            (tree.q[children] - offset[active]) / scale[active],
             0.0,
         )
         priors = tree.prior[nodes]
-        scores = ucb_formula(tree.visit_count[nodes][:, None], visits, priors, value_score,
-                             config.pb_c_base, config.pb_c_init)  # fmt: skip
+        scores = ucb_formula(
+            tree.visit_count[nodes][:, None],
+            visits,
+            priors,
+            value_score,
+            config.pb_c_base,
+            config.pb_c_init,
+        )
         chosen = select_best(scores + tree.illegal[nodes], priors)
         child = children[np.arange(len(nodes)), chosen]
         leaf = child == null

@@ -40,8 +40,15 @@ class MinMaxStats:
 class Node:
     """A state in the search tree. Pseudocode: `Node`."""
 
-    __slots__ = ("visit_count", "to_play", "prior", "value_sum", "children", "hidden_state",
-                 "reward")  # fmt: skip
+    __slots__ = (
+        "visit_count",
+        "to_play",
+        "prior",
+        "value_sum",
+        "children",
+        "hidden_state",
+        "reward",
+    )
 
     def __init__(self, prior: float):
         self.visit_count = 0
@@ -87,14 +94,15 @@ def run_mcts(
         )
         expand_node(node, history.to_play(), history.action_space(), network_output)
         backpropagate(
-            search_path, float(network_output.value[0]), history.to_play(), config.discount,
+            search_path,
+            float(network_output.value[0]),
+            history.to_play(),
+            config.discount,
             min_max_stats,
-        )  # fmt: skip
+        )
 
 
-def select_child(
-    config: MuZeroConfig, node: Node, min_max_stats: MinMaxStats
-) -> tuple[int, Node]:
+def select_child(config: MuZeroConfig, node: Node, min_max_stats: MinMaxStats) -> tuple[int, Node]:
     """Return the child with the highest UCB score (ties: larger prior, then larger action).
 
     Pseudocode: `select_child`.
@@ -112,14 +120,21 @@ def ucb_score(config: MuZeroConfig, parent: Node, child: Node, min_max_stats: Mi
     """Return the pUCT score of `child`. Pseudocode: `ucb_score`; paper appendix B."""
     if child.visit_count > 0:
         value_score = min_max_stats.normalize(
-            child_value(child.reward, child.value(), config.discount,
-                        child.to_play == parent.to_play)  # fmt: skip
+            child_value(
+                child.reward, child.value(), config.discount, child.to_play == parent.to_play
+            )
         )
     else:
         value_score = 0.0
     return float(
-        ucb_formula(parent.visit_count, child.visit_count, child.prior, value_score,
-                    config.pb_c_base, config.pb_c_init)  # fmt: skip
+        ucb_formula(
+            parent.visit_count,
+            child.visit_count,
+            child.prior,
+            value_score,
+            config.pb_c_base,
+            config.pb_c_init,
+        )
     )
 
 

@@ -27,14 +27,20 @@ def ucb_formula(
     return pb_c * prior + value_score
 
 
-def normalize(value, minimum, maximum):
-    """Map values into [0, 1] by the min-max statistics. Pseudocode: `MinMaxStats.normalize`.
+def normalization(minimum, maximum):
+    """Return ``(offset, scale)`` with ``normalize(v) = (v - offset) / scale``.
 
-    Values pass unchanged while no range is known (``maximum <= minimum``).
+    Pseudocode: `MinMaxStats.normalize`: ``(v - min) / (max - min)`` once a range is known
+    (``max > min``); before that values pass unchanged, which ``(v - 0) / 1`` does exactly.
     """
     known = maximum > minimum
-    # Unknown range: subtracting 0 and dividing by 1 returns the value exactly.
-    return (value - np.where(known, minimum, 0.0)) / np.where(known, maximum - minimum, 1.0)
+    return np.where(known, minimum, 0.0), np.where(known, maximum - minimum, 1.0)
+
+
+def normalize(value, minimum, maximum):
+    """Map values into [0, 1] by the min-max statistics. Pseudocode: `MinMaxStats.normalize`."""
+    offset, scale = normalization(minimum, maximum)
+    return (value - offset) / scale
 
 
 def child_value(reward, value, discount: float, same_player):

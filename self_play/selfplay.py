@@ -40,8 +40,9 @@ def search_reference(
     for game, noise in zip(games, add_noise):
         root = Node(0)
         observation = game.make_image(-1)
-        expand_node(root, game.to_play(), game.legal_actions(),
-                    network.initial_inference(observation[None]))  # fmt: skip
+        expand_node(
+            root, game.to_play(), game.legal_actions(), network.initial_inference(observation[None])
+        )
         if noise:
             add_exploration_noise(config, root, rng)
         run_mcts(config, root, game.action_history(), network)
@@ -86,15 +87,18 @@ def play_game(
     while not game.ended() and len(game.history) < config.max_moves:
         root = Node(0)
         observation = game.make_image(-1)
-        expand_node(root, game.to_play(), game.legal_actions(),
-                    network.initial_inference(observation[None]))  # fmt: skip
+        expand_node(
+            root, game.to_play(), game.legal_actions(), network.initial_inference(observation[None])
+        )
         if explore:
             add_exploration_noise(config, root, rng)
         run_mcts(config, root, game.action_history(), network)
-        action = select_action(config, len(game.history), root, network, rng,
-                               temperature=None if explore else 0.0)  # fmt: skip
-        game.store_search_statistics(root_visit_counts(root, config.action_space_size),
-                                     root.value())  # fmt: skip
+        action = select_action(
+            config, len(game.history), root, network, rng, temperature=None if explore else 0.0
+        )
+        game.store_search_statistics(
+            root_visit_counts(root, config.action_space_size), root.value()
+        )
         game.apply(action)
     if not game.terminal():
         # Cut short: search the final state too, so its value can be bootstrapped.
@@ -125,8 +129,13 @@ class SelfPlay:
         num_games: games in flight (default `config.num_parallel_games`).
     """
 
-    def __init__(self, config: MuZeroConfig, rng: np.random.Generator, explore: bool = True,
-                 num_games: int | None = None):  # fmt: skip
+    def __init__(
+        self,
+        config: MuZeroConfig,
+        rng: np.random.Generator,
+        explore: bool = True,
+        num_games: int | None = None,
+    ):
         self.config = config
         self.rng = rng
         self.explore = explore
@@ -145,15 +154,17 @@ class SelfPlay:
         start = time.perf_counter()
         config = self.config
         while stats.moves < num_moves:
-            cut = np.array([game.ended() or len(game.history) >= config.max_moves
-                            for game in self.games])  # fmt: skip
+            cut = np.array(
+                [game.ended() or len(game.history) >= config.max_moves for game in self.games]
+            )
             add_noise = ~cut if self.explore else np.zeros(len(self.games), dtype=bool)
             result = search_games(config, network, self.games, add_noise, self.rng)
             stats.simulations += len(self.games) * config.num_simulations
             actions = self._select_actions(network, result.visit_counts)
             for slot, game in enumerate(self.games):
-                game.store_search_statistics(result.visit_counts[slot],
-                                             float(result.root_values[slot]))  # fmt: skip
+                game.store_search_statistics(
+                    result.visit_counts[slot], float(result.root_values[slot])
+                )
                 if not cut[slot]:
                     game.apply(int(actions[slot]))
                     stats.moves += 1

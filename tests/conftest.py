@@ -16,16 +16,19 @@ from networks import Network, NetworkOutput  # noqa: E402
 class ScriptedGame(AbstractGame):
     """A game whose record is written by hand: fixed rewards, `terminal` as told."""
 
-    def __init__(self, rewards, root_values, discount, terminal=True, num_players=1,
-                 action_space_size=2):  # fmt: skip
+    def __init__(
+        self, rewards, root_values, discount, terminal=True, num_players=1, action_space_size=2
+    ):
         super().__init__(action_space_size, discount)
         self.num_players = num_players
         self._terminal = terminal
         self.history = [0] * len(rewards)
         self.rewards = list(rewards)
         self.root_values = list(root_values)
-        self.child_visits = [np.eye(action_space_size, dtype=np.float32)[i % action_space_size]
-                             for i in range(len(root_values))]  # fmt: skip
+        self.child_visits = [
+            np.eye(action_space_size, dtype=np.float32)[i % action_space_size]
+            for i in range(len(root_values))
+        ]
 
     def step(self, action):
         return 0.0
@@ -52,15 +55,20 @@ class BanditNetwork(Network):
 
     def initial_inference(self, observations):
         batch = len(observations)
-        return NetworkOutput(np.zeros(batch), np.zeros(batch),
-                             np.zeros((batch, len(self.payouts))), np.zeros((batch, 1)))  # fmt: skip
+        return NetworkOutput(
+            np.zeros(batch),
+            np.zeros(batch),
+            np.zeros((batch, len(self.payouts))),
+            np.zeros((batch, 1)),
+        )
 
     def recurrent_inference(self, hidden_states, actions):
         depth = np.asarray(hidden_states)[:, 0]
         reward = np.where(depth == 0, self.payouts[np.asarray(actions)], 0.0)
         batch = len(depth)
-        return NetworkOutput(np.zeros(batch), reward, np.zeros((batch, len(self.payouts))),
-                             (depth + 1)[:, None])  # fmt: skip
+        return NetworkOutput(
+            np.zeros(batch), reward, np.zeros((batch, len(self.payouts))), (depth + 1)[:, None]
+        )
 
     def training_steps(self):
         return 0

@@ -29,8 +29,9 @@ def cartpole_games(config, count, seed=0):
 
 @pytest.mark.parametrize("num_simulations", [1, 2, 17, 50])
 def test_batched_equals_reference_on_cartpole(num_simulations):
-    config = make_cartpole_config(value_support_size=10, reward_support_size=5,
-                                  num_simulations=num_simulations)  # fmt: skip
+    config = make_cartpole_config(
+        value_support_size=10, reward_support_size=5, num_simulations=num_simulations
+    )
     network = perturbed_network()
     games = cartpole_games(config, 12)
     noise = np.zeros(len(games), dtype=bool)
@@ -47,8 +48,14 @@ def test_batched_equals_reference_with_legal_action_masks():
     network = BanditNetwork(payouts)
     config = make_cartpole_config(action_space_size=5, num_simulations=60, discount=1.0)
     legal = np.array([[1, 1, 1, 1, 1], [1, 0, 1, 1, 0], [1, 0, 1, 0, 1]], dtype=bool)
-    batched = run_batched_mcts(SearchConfig.from_config(config), network, np.zeros((3, 1)),
-                               legal, np.zeros(3, dtype=np.int64), 1)  # fmt: skip
+    batched = run_batched_mcts(
+        SearchConfig.from_config(config),
+        network,
+        np.zeros((3, 1)),
+        legal,
+        np.zeros(3, dtype=np.int64),
+        1,
+    )
     for row in range(3):
         root = Node(0)
         actions = list(np.flatnonzero(legal[row]))

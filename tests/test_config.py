@@ -83,11 +83,6 @@ def test_missing_factories_are_refused():
         make_cartpole_config(network_factory=None)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config.py validate(): `seed` is not checked; a negative or float seed crashes "
-    "keras/numpy seeding in muzero()",
-)
 @pytest.mark.parametrize("value", [-1, 1.5])
 def test_bad_seed_is_refused(value):
     with pytest.raises(ValueError, match="seed"):
@@ -122,8 +117,10 @@ def test_to_dict_is_json_serialisable():
 def test_to_dict_plain_values_rebuild_the_config():
     cfg = make_cartpole_config(batch_size=16, hidden_layers=(8, 8), search="reference")
     data = cfg.to_dict()
-    overrides = {name: tuple(data[name]) if kind is tuple else data[name]
-                 for name, kind in cfg.settable_fields().items()}  # fmt: skip
+    overrides = {
+        name: tuple(data[name]) if kind is tuple else data[name]
+        for name, kind in cfg.settable_fields().items()
+    }
     assert make_cartpole_config(**overrides).to_dict() == data
 
 
@@ -174,8 +171,13 @@ def test_settable_fields_are_plain_values_with_their_types():
     fields = cfg.settable_fields()
     for name in fields:
         assert not callable(getattr(cfg, name)), name
-    for name in ("game_factory", "network_factory", "visit_softmax_temperature_fn",
-                 "known_bounds", "game_name"):  # fmt: skip
+    for name in (
+        "game_factory",
+        "network_factory",
+        "visit_softmax_temperature_fn",
+        "known_bounds",
+        "game_name",
+    ):
         assert name not in fields
     assert fields["num_simulations"] is int
     assert fields["discount"] is float
@@ -184,11 +186,6 @@ def test_settable_fields_are_plain_values_with_their_types():
     assert "seed" in fields and "log_interval" in fields
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config.py settable_fields(): the type comes from the current value, so with "
-    "discount=1 `--set discount=0.99` is refused as 'expected int'",
-)
 def test_settable_field_types_follow_the_declaration_not_the_value():
     assert make_cartpole_config(discount=1).settable_fields()["discount"] is float
 

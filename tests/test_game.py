@@ -24,8 +24,13 @@ def test_value_targets_of_a_terminated_episode_by_hand():
 def test_value_targets_of_a_truncated_episode_bootstrap_from_the_final_search():
     # Cut short: the final state was searched too (value 50).
     game = ScriptedGame(REWARDS, VALUES + [50.0], discount=0.5, terminal=False)
-    expected = [1 + 0.5 * 2 + 0.25 * 30, 2 + 0.5 * 3 + 0.25 * 40, 3 + 0.5 * 4 + 0.25 * 50,
-                4 + 0.5 * 50, 50]  # fmt: skip
+    expected = [
+        1 + 0.5 * 2 + 0.25 * 30,
+        2 + 0.5 * 3 + 0.25 * 40,
+        3 + 0.5 * 4 + 0.25 * 50,
+        4 + 0.5 * 50,
+        50,
+    ]
     np.testing.assert_allclose(game.value_targets(2), expected)
 
 
@@ -60,8 +65,9 @@ def test_make_target_past_the_end_of_a_truncated_episode_is_unknown():
 
 def test_two_player_value_targets_count_the_opponent_negatively():
     # Player 0 moves at states 0 and 2, player 1 at states 1 and 3; discount 1.
-    game = ScriptedGame([0.0, 0.0, 0.0, 1.0], [0.1, 0.2, 0.3, 0.4], discount=1.0,
-                        terminal=True, num_players=2)  # fmt: skip
+    game = ScriptedGame(
+        [0.0, 0.0, 0.0, 1.0], [0.1, 0.2, 0.3, 0.4], discount=1.0, terminal=True, num_players=2
+    )
     # Player 1 won with the last move: +1 for player 1's states, -1 for player 0's.
     np.testing.assert_allclose(game.value_targets(10), [-1, 1, -1, 1, 0])
     # With td_steps 1, state 0 bootstraps from state 1, the opponent's: -0.2.

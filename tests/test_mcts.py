@@ -101,8 +101,9 @@ def run_bandit_search(payouts, num_simulations=60):
     config = make_config(num_simulations=num_simulations, action_space_size=len(payouts))
     network = BanditNetwork(payouts)
     root = Node(0.0)
-    expand_node(root, Player(0), list(range(len(payouts))),
-                network.initial_inference(np.zeros((1, 1))))  # fmt: skip
+    expand_node(
+        root, Player(0), list(range(len(payouts))), network.initial_inference(np.zeros((1, 1)))
+    )
     run_mcts(config, root, ActionHistory([], len(payouts)), network)
     return config, network, root
 

@@ -12,11 +12,22 @@ from training import LOSS_NAMES
 
 def tiny_config(seed, **overrides):
     settings = dict(
-        seed=seed, training_steps=12, log_interval=4, training_steps_per_iteration=4,
-        selfplay_moves_per_iteration=40, min_replay_moves=40, num_simulations=4,
-        num_parallel_games=4, batch_size=8, num_unroll_steps=3, td_steps=5,
-        hidden_state_size=8, hidden_layers=(16,), value_support_size=5, reward_support_size=3,
-    )  # fmt: skip
+        seed=seed,
+        training_steps=12,
+        log_interval=4,
+        training_steps_per_iteration=4,
+        selfplay_moves_per_iteration=40,
+        min_replay_moves=40,
+        num_simulations=4,
+        num_parallel_games=4,
+        batch_size=8,
+        num_unroll_steps=3,
+        td_steps=5,
+        hidden_state_size=8,
+        hidden_layers=(16,),
+        value_support_size=5,
+        reward_support_size=3,
+    )
     settings.update(overrides)
     return make_cartpole_config(**settings)
 

@@ -10,8 +10,9 @@ def perturbed_network(seed=0, **kwargs):
     network = config.new_network()
     rng = np.random.default_rng(seed)
     # Zero-initialised heads would make every comparison trivial: perturb all weights.
-    network.set_weights([w + rng.normal(0, 0.3, w.shape).astype(np.float32)
-                         for w in network.get_weights()])  # fmt: skip
+    network.set_weights(
+        [w + rng.normal(0, 0.3, w.shape).astype(np.float32) for w in network.get_weights()]
+    )
     return network
 
 
@@ -57,8 +58,9 @@ def test_numpy_copy_refreshes_when_weights_change():
     network.set_weights([w * 0.5 for w in network.get_weights()])
     after = network.initial_inference(observations).policy_logits
     network.numpy_inference = False
-    np.testing.assert_allclose(after, network.initial_inference(observations).policy_logits,
-                               rtol=1e-5, atol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(
+        after, network.initial_inference(observations).policy_logits, rtol=1e-5, atol=1e-6
+    )
     assert not np.allclose(before, after)
 
 

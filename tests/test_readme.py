@@ -22,8 +22,9 @@ def readme_namespace(heading: str) -> dict:
 
 def test_readme_game_example_trains():
     namespace = readme_namespace("Add a game")
-    config = namespace["make_corridor_config"](training_steps=6, num_simulations=4,
-                                               batch_size=16, training_steps_per_iteration=3)  # fmt: skip
+    config = namespace["make_corridor_config"](
+        training_steps=6, num_simulations=4, batch_size=16, training_steps_per_iteration=3
+    )
     game = config.new_game(seed=0)
     for _ in range(5):
         game.apply(1)

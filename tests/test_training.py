@@ -8,9 +8,18 @@ from training import ReplayBuffer, Trainer, compute_losses, scale_gradient
 
 
 def small_config(**overrides):
-    settings = dict(batch_size=8, num_unroll_steps=3, td_steps=5, num_simulations=4,
-                    num_parallel_games=4, hidden_state_size=8, hidden_layers=(16,),
-                    value_support_size=5, reward_support_size=3, weight_decay=0.0)  # fmt: skip
+    settings = dict(
+        batch_size=8,
+        num_unroll_steps=3,
+        td_steps=5,
+        num_simulations=4,
+        num_parallel_games=4,
+        hidden_state_size=8,
+        hidden_layers=(16,),
+        value_support_size=5,
+        reward_support_size=3,
+        weight_decay=0.0,
+    )
     settings.update(overrides)
     return make_cartpole_config(**settings)
 
@@ -93,5 +102,6 @@ def test_training_lowers_the_loss_on_a_fixed_batch(filled_buffer):
         last = trainer.update_weights(batch)["total"]
     assert last < 0.5 * first
     assert network.training_steps() == 61
-    assert trainer.learning_rate() == pytest.approx(0.01 * 0.1 ** (61 / config.lr_decay_steps),
-                                                    rel=1e-4)  # fmt: skip
+    assert trainer.learning_rate() == pytest.approx(
+        0.01 * 0.1 ** (61 / config.lr_decay_steps), rel=1e-4
+    )

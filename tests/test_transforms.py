@@ -12,8 +12,14 @@ from networks.transforms import (
 )
 
 # h(x) = sign(x) (sqrt(|x| + 1) - 1) + 0.001 x, worked out by hand.
-HAND_TABLE = [(0.0, 0.0), (3.0, 1.003), (8.0, 2.008), (-15.0, -3.015), (99.0, 9.099),
-              (0.44, 0.2 + 0.00044)]  # fmt: skip
+HAND_TABLE = [
+    (0.0, 0.0),
+    (3.0, 1.003),
+    (8.0, 2.008),
+    (-15.0, -3.015),
+    (99.0, 9.099),
+    (0.44, 0.2 + 0.00044),
+]
 
 
 @pytest.mark.parametrize("x, expected", HAND_TABLE)

@@ -11,6 +11,12 @@ from training.train import (
 )
 
 __all__ = [
-    "LOSS_NAMES", "Batch", "ReplayBuffer", "Trainer", "compute_losses", "make_optimizer",
-    "scale_gradient", "train_network",
-]  # fmt: skip
+    "LOSS_NAMES",
+    "Batch",
+    "ReplayBuffer",
+    "Trainer",
+    "compute_losses",
+    "make_optimizer",
+    "scale_gradient",
+    "train_network",
+]

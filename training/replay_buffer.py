@@ -31,8 +31,22 @@ class Batch(NamedTuple):
     masks: np.ndarray
 
 
+class _GameTargets(NamedTuple):
+    """A saved game's targets for every position, from `make_target` (computed once)."""
+
+    observations: np.ndarray  # [T, *observation_shape]
+    actions: np.ndarray  # [T, K], -1 past the end
+    values: np.ndarray  # [T, K + 1]
+    rewards: np.ndarray  # [T, K + 1]
+    policies: np.ndarray  # [T, K + 1, A]
+    masks: np.ndarray  # [T, K + 1, 3]
+
+
 class ReplayBuffer:
     """The last `window_size` games. Pseudocode: `ReplayBuffer`.
+
+    Targets are made by the game's own `make_target` once per position when a game is saved,
+    so sampling a batch only gathers rows (`sample_batch` stays cheap next to the update).
 
     Args:
         config: reads `window_size`, `batch_size`, `num_unroll_steps`, `td_steps`,
@@ -44,49 +58,63 @@ class ReplayBuffer:
         self.window_size = config.window_size
         self.batch_size = config.batch_size
         self.buffer: collections.deque[AbstractGame] = collections.deque(maxlen=self.window_size)
+        self._targets: collections.deque[_GameTargets] = collections.deque(maxlen=self.window_size)
         self.games_saved = 0
 
     def save_game(self, game: AbstractGame) -> None:
         """Store a finished game; the oldest game leaves when the window is full."""
         self.buffer.append(game)
+        self._targets.append(self._make_targets(game))
         self.games_saved += 1
+
+    def _make_targets(self, game: AbstractGame) -> _GameTargets:
+        k, td = self.config.num_unroll_steps, self.config.td_steps
+        length = len(game.history)
+        actions = np.full((length, k), -1, dtype=np.int64)
+        values = np.zeros((length, k + 1))
+        rewards = np.zeros((length, k + 1))
+        policies = np.zeros((length, k + 1, self.config.action_space_size), dtype=np.float32)
+        masks = np.zeros((length, k + 1, 3), dtype=np.float32)
+        for position in range(length):
+            taken = game.history[position : position + k]
+            actions[position, : len(taken)] = taken
+            for step, target in enumerate(game.make_target(position, k, td)):
+                values[position, step] = target.value
+                rewards[position, step] = target.reward
+                policies[position, step] = target.policy
+                masks[position, step] = (target.value_mask, target.reward_mask, target.policy_mask)
+        observations = np.stack([game.make_image(i) for i in range(length)]).astype(np.float32)
+        return _GameTargets(observations, actions, values, rewards, policies, masks)
 
     def num_moves(self) -> int:
         """Return the number of moves held."""
-        return sum(len(game.history) for game in self.buffer)
+        return sum(len(targets.actions) for targets in self._targets)
 
     def __len__(self) -> int:
         return len(self.buffer)
 
-    def sample_batch(
-        self, num_unroll_steps: int, td_steps: int, rng: np.random.Generator
-    ) -> Batch:
+    def sample_batch(self, num_unroll_steps: int, td_steps: int, rng: np.random.Generator) -> Batch:
         """Sample `batch_size` positions with their targets. Pseudocode: `sample_batch`.
 
         A game is drawn uniformly, then a position in it uniformly (`sample_game`,
-        `sample_position` of the pseudocode).
+        `sample_position` of the pseudocode). `num_unroll_steps` and `td_steps` must be the
+        config's (the targets were made with them when the games were saved).
         """
         config = self.config
-        games = [self.buffer[i] for i in rng.integers(len(self.buffer), size=self.batch_size)]
-        positions = [int(rng.integers(len(game.history))) for game in games]
-        shape = (self.batch_size, num_unroll_steps + 1)
-        values = np.zeros(shape)
-        rewards = np.zeros(shape)
-        policies = np.zeros((*shape, config.action_space_size), dtype=np.float32)
-        masks = np.zeros((*shape, 3), dtype=np.float32)
+        if (num_unroll_steps, td_steps) != (config.num_unroll_steps, config.td_steps):
+            raise ValueError(
+                "sample_batch: targets were made with the config's num_unroll_steps and td_steps"
+            )
+        picks = [self._targets[i] for i in rng.integers(len(self._targets), size=self.batch_size)]
+        positions = [int(rng.integers(len(targets.actions))) for targets in picks]
+        rows = [
+            tuple(field[position] for field in targets)
+            for targets, position in zip(picks, positions)
+        ]
+        observations, actions, values, rewards, policies, masks = (np.stack(f) for f in zip(*rows))
         # Past the end of an episode the actions are random (pseudocode: the history slice).
-        actions = rng.integers(config.action_space_size, size=(self.batch_size, num_unroll_steps))
-        for row, (game, position) in enumerate(zip(games, positions)):
-            taken = game.history[position : position + num_unroll_steps]
-            actions[row, : len(taken)] = taken
-            for step, target in enumerate(game.make_target(position, num_unroll_steps, td_steps)):
-                values[row, step] = target.value
-                rewards[row, step] = target.reward
-                policies[row, step] = target.policy
-                masks[row, step] = (target.value_mask, target.reward_mask, target.policy_mask)
-        observations = np.stack(
-            [game.make_image(position) for game, position in zip(games, positions)]
-        ).astype(np.float32)
+        random_actions = rng.integers(config.action_space_size, size=actions.shape)
+        actions = np.where(actions < 0, random_actions, actions)
         return Batch(
             observations,
             actions.astype(np.int32),

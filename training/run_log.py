@@ -11,8 +11,17 @@ import numpy as np
 
 from training.train import LOSS_NAMES
 
-CSV_FIELDS = ("training_step", "games", "moves", "episode_return", "episode_return_min",
-              "episode_return_max", *LOSS_NAMES, "learning_rate", "seconds")  # fmt: skip
+CSV_FIELDS = (
+    "training_step",
+    "games",
+    "moves",
+    "episode_return",
+    "episode_return_min",
+    "episode_return_max",
+    *LOSS_NAMES,
+    "learning_rate",
+    "seconds",
+)
 
 
 class RunLog:
@@ -45,8 +54,9 @@ class RunLog:
     def row_due(self, training_step: int) -> bool:
         return training_step % self.log_interval == 0
 
-    def write_row(self, training_step: int, games: int, moves: int, learning_rate: float,
-                  seconds: float) -> dict[str, float]:  # fmt: skip
+    def write_row(
+        self, training_step: int, games: int, moves: int, learning_rate: float, seconds: float
+    ) -> dict[str, float]:
         """Append one CSV row averaging what was noted since the last row; return it."""
         returns = self._returns or [float("nan")]
         row = {
@@ -60,8 +70,11 @@ class RunLog:
             "seconds": round(seconds, 2),
         }
         for name in LOSS_NAMES:
-            row[name] = float(np.mean([loss[name] for loss in self._losses])) if self._losses \
-                else float("nan")  # fmt: skip
+            row[name] = (
+                float(np.mean([loss[name] for loss in self._losses]))
+                if self._losses
+                else float("nan")
+            )
         self._returns, self._losses = [], []
         self.rows.append(row)
         with open(self.csv_path, "a", newline="") as handle:
@@ -85,8 +98,11 @@ class RunLog:
 
     def plot(self, title: str) -> Path | None:
         """Draw episode return against training step into `learning_curve.png`."""
-        points = [(r["training_step"], r["episode_return"]) for r in self.rows
-                  if np.isfinite(r["episode_return"])]  # fmt: skip
+        points = [
+            (r["training_step"], r["episode_return"])
+            for r in self.rows
+            if np.isfinite(r["episode_return"])
+        ]
         if not points:
             return None
         import matplotlib

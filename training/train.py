@@ -7,7 +7,7 @@ losses in appendix G, eq. (1)).
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 import numpy as np
@@ -45,8 +45,13 @@ def _cross_entropy(target: tf.Tensor, logits: tf.Tensor) -> tf.Tensor:
     return -tf.reduce_sum(target * tf.nn.log_softmax(logits, axis=-1), axis=-1)
 
 
-def compute_losses(network: BaseNetwork, batch, value_loss_weight: float,
-                   weight_decay: float, training: bool = True) -> dict[str, tf.Tensor]:  # fmt: skip
+def compute_losses(
+    network: BaseNetwork,
+    batch,
+    value_loss_weight: float,
+    weight_decay: float,
+    training: bool = True,
+) -> dict[str, tf.Tensor]:
     """Return the losses of one batch. Pseudocode: the loss of `update_weights`.
 
     The initial step counts fully; each of the `K` recurrent steps is scaled by 1/K (through
@@ -72,7 +77,9 @@ def compute_losses(network: BaseNetwork, batch, value_loss_weight: float,
             )
             policy_logits, value_logits = network.predict(hidden, training=training)
         mask = masks[:, step]
-        value_loss = tf.reduce_mean(_cross_entropy(target_values[:, step], value_logits) * mask[:, 0])
+        value_loss = tf.reduce_mean(
+            _cross_entropy(target_values[:, step], value_logits) * mask[:, 0]
+        )
         policy_loss = tf.reduce_mean(
             _cross_entropy(target_policies[:, step], policy_logits) * mask[:, 2]
         )
@@ -118,8 +125,9 @@ class Trainer:
     def _update(self, *batch):
         variables = self.network.trainable_variables
         with tf.GradientTape() as tape:
-            losses = compute_losses(self.network, batch, self.config.value_loss_weight,
-                                    self.config.weight_decay)  # fmt: skip
+            losses = compute_losses(
+                self.network, batch, self.config.value_loss_weight, self.config.weight_decay
+            )
         gradients = tape.gradient(losses["total"], variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
         return losses
