@@ -16,7 +16,10 @@ from typing import Any
 import numpy as np
 
 from game import AbstractGame, CartPole
+from game.connect4 import Connect4
+from game.tictactoe import TicTacToe
 from networks import BaseNetwork, FullyConnectedNetwork
+from networks.residual import ResidualNetwork
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,10 @@ class MuZeroConfig:
     """Hidden layer widths of each model (fully connected networks)."""
     hidden_state_scaling: str = "min_max"
     """``"min_max"`` to [0, 1] (paper) or ``"tanh"`` (seed research code)."""
+    residual_channels: int = 32
+    """Planes of the hidden state and convolutions (residual networks)."""
+    residual_blocks: int = 2
+    """Residual blocks per tower (residual networks)."""
 
     # --- run ---
     seed: int = 0
@@ -290,6 +297,19 @@ def make_fully_connected_network(config: MuZeroConfig) -> FullyConnectedNetwork:
     )
 
 
+def make_residual_network(config: MuZeroConfig) -> ResidualNetwork:
+    """Build the residual network a config describes (board observations)."""
+    return ResidualNetwork(
+        observation_shape=config.observation_shape,
+        action_space_size=config.action_space_size,
+        value_support_size=config.value_support_size,
+        reward_support_size=config.reward_support_size,
+        channels=config.residual_channels,
+        blocks=config.residual_blocks,
+        hidden_state_scaling=config.hidden_state_scaling,
+    )
+
+
 def make_cartpole_config(**overrides: Any) -> MuZeroConfig:
     """Return the config of CartPole-v1: learns to the 500-step limit (see README).
 
@@ -360,7 +380,91 @@ def make_gym_config(env_id: str, **overrides: Any) -> MuZeroConfig:
     return make_cartpole_config(**settings)
 
 
+def make_board_game_config(
+    game_name: str,
+    action_space_size: int,
+    observation_shape: tuple[int, ...],
+    max_moves: int,
+    dirichlet_alpha: float,
+    lr_init: float,
+    game_factory: Callable[..., AbstractGame],
+    temperature_moves: int,
+    **overrides: Any,
+) -> MuZeroConfig:
+    """Return a two-player board game config. Pseudocode: `make_board_game_config`.
+
+    As the pseudocode: discount 1, Monte Carlo value targets (``td_steps = max_moves``),
+    values known to lie in [-1, 1], temperature 1 for the first moves then 0, and a
+    Dirichlet alpha per game; sizes (simulations, batch, network) scaled down to one machine.
+    """
+    settings: dict[str, Any] = dict(
+        game_name=game_name,
+        action_space_size=action_space_size,
+        observation_shape=observation_shape,
+        max_moves=max_moves,
+        discount=1.0,
+        game_factory=game_factory,
+        network_factory=make_residual_network,
+        dirichlet_alpha=dirichlet_alpha,
+        num_simulations=50,
+        td_steps=max_moves,
+        num_unroll_steps=5,
+        known_bounds=KnownBounds(-1.0, 1.0),
+        visit_softmax_temperature_fn=MovesTemperature(temperature_moves),
+        lr_init=lr_init,
+        optimizer="adam",
+        lr_decay_rate=0.1,
+        lr_decay_steps=20_000,
+        value_support_size=1,
+        reward_support_size=1,
+        num_parallel_games=64,
+        batch_size=128,
+        window_size=3000,
+    )
+    settings.update(overrides)
+    return MuZeroConfig(**settings)
+
+
+def make_tictactoe_config(**overrides: Any) -> MuZeroConfig:
+    """Return the tic-tac-toe config (see README for what it reaches)."""
+    settings: dict[str, Any] = dict(
+        residual_channels=32,
+        residual_blocks=1,
+        training_steps=3000,
+        checkpoint_interval=500,
+        selfplay_moves_per_iteration=200,
+        training_steps_per_iteration=10,
+        min_replay_moves=500,
+        num_simulations=40,
+    )
+    settings.update(overrides)
+    return make_board_game_config(
+        "tictactoe", 9, (3, 3, 3), 9, dirichlet_alpha=0.3, lr_init=0.003,
+        game_factory=TicTacToe, temperature_moves=4, **settings,
+    )  # fmt: skip
+
+
+def make_connect4_config(**overrides: Any) -> MuZeroConfig:
+    """Return the Connect Four config (see README for what it reaches)."""
+    settings: dict[str, Any] = dict(
+        residual_channels=32,
+        residual_blocks=2,
+        training_steps=20_000,
+        checkpoint_interval=1000,
+        selfplay_moves_per_iteration=400,
+        training_steps_per_iteration=10,
+        min_replay_moves=2000,
+    )
+    settings.update(overrides)
+    return make_board_game_config(
+        "connect4", 7, (6, 7, 3), 42, dirichlet_alpha=0.3, lr_init=0.003,
+        game_factory=Connect4, temperature_moves=10, **settings,
+    )  # fmt: skip
+
+
 #: Game name -> config factory; `python muzero.py --game NAME` looks games up here.
 GAMES: dict[str, Callable[..., MuZeroConfig]] = {
     "cartpole": make_cartpole_config,
+    "tictactoe": make_tictactoe_config,
+    "connect4": make_connect4_config,
 }

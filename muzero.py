@@ -24,7 +24,10 @@ import numpy as np  # noqa: E402
 
 from config import GAMES, MuZeroConfig  # noqa: E402
 from networks import BaseNetwork, SharedStorage  # noqa: E402
+from game.board_game import BoardGame, parse_move  # noqa: E402
+from game.opponents import make_opponent  # noqa: E402
 from self_play import SelfPlay, run_selfplay  # noqa: E402
+from self_play.arena import MatchResult, greedy_actions, play_match  # noqa: E402
 from training import ReplayBuffer, Trainer, train_network  # noqa: E402
 from training.run_log import RunLog, load_weights  # noqa: E402
 
@@ -233,10 +236,17 @@ def load_run(run_dir: Path) -> tuple[MuZeroConfig, BaseNetwork]:
 
 def evaluate_command(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
-        prog="muzero.py evaluate", description="Play greedy episodes with a trained run."
+        prog="muzero.py evaluate",
+        description="Play greedy games (no noise, temperature 0) with a trained run.",
     )
     parser.add_argument("run_dir", type=Path)
-    parser.add_argument("--episodes", type=int, default=10)
+    parser.add_argument("--episodes", type=int, default=10, help="episodes (per seat)")
+    parser.add_argument(
+        "--opponent",
+        choices=("random", "minimax", "expert"),
+        default="random",
+        help="the opponent in two-player games",
+    )
     parser.add_argument("--seed", type=int, default=12345)
     args = parser.parse_args(argv)
     if args.episodes < 1:
@@ -244,12 +254,43 @@ def evaluate_command(argv: list[str]) -> int:
     if args.seed < 0:
         raise UsageError(f"--seed must be a non-negative integer, got {args.seed}")
     config, network = load_run(args.run_dir)
-    returns = evaluate(config, network, args.episodes, args.seed)
-    print(
-        f"{len(returns)} greedy episodes: mean return {np.mean(returns):.1f}, "
-        f"min {np.min(returns):.1f}, max {np.max(returns):.1f}"
-    )
+    if config.new_game().num_players == 1:
+        returns = evaluate(config, network, args.episodes, args.seed)
+        print(
+            f"{len(returns)} greedy episodes: mean return {np.mean(returns):.1f}, "
+            f"min {np.min(returns):.1f}, max {np.max(returns):.1f}"
+        )
+        return 0
+    for result in evaluate_against(config, network, args.opponent, args.episodes, args.seed):
+        print(
+            f"agent {'first' if result.seat == 0 else 'second'} vs {args.opponent}: "
+            f"{result.wins} wins, {result.draws} draws, {result.losses} losses "
+            f"({result.games} games)"
+        )
     return 0
+
+
+def evaluate_against(
+    config: MuZeroConfig, network: BaseNetwork, opponent: str, episodes: int, seed: int
+) -> list[MatchResult]:
+    """Play `episodes` greedy games in each seat against `opponent`; return both results."""
+    try:
+        make_opponent(config.game_name, opponent, np.random.default_rng(0))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    return [
+        play_match(
+            config,
+            network,
+            lambda seat=seat: make_opponent(
+                config.game_name, opponent, np.random.default_rng(seed + seat)
+            ),
+            seat,
+            episodes,
+            seed + 10 * seat,
+        )
+        for seat in (0, 1)
+    ]
 
 
 def evaluate(config: MuZeroConfig, network: BaseNetwork, episodes: int, seed: int) -> list[float]:
@@ -267,11 +308,58 @@ def evaluate(config: MuZeroConfig, network: BaseNetwork, episodes: int, seed: in
     return returns[:episodes]
 
 
+def play_command(argv: list[str], read=input) -> int:
+    parser = argparse.ArgumentParser(
+        prog="muzero.py play", description="Play a two-player game against a trained run."
+    )
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument(
+        "--second", action="store_true", help="let MuZero move first (you play second)"
+    )
+    args = parser.parse_args(argv)
+    config, network = load_run(args.run_dir)
+    game = config.new_game()
+    if not isinstance(game, BoardGame):
+        raise UsageError(f"play needs a two-player board game; {config.game_name} is not one")
+    human = 1 if args.second else 0
+    print(f"You are {'O' if human else 'X'}. Type a move number; Ctrl-C or Ctrl-D quits.")
+    while not game.terminal():
+        print(game.render(), end="\n\n")
+        if game.to_play().index == human:
+            move = ask_move(game, read)
+            if move is None:
+                print("\ngame abandoned")
+                return 0
+        else:
+            move = int(greedy_actions(config, network, [game])[0])
+            print(f"MuZero plays {move}")
+        game.apply(move)
+    print(game.render())
+    outcome = game.outcome(human)
+    print({1.0: "You win.", 0.0: "Draw.", -1.0: "MuZero wins."}[outcome])
+    return 0
+
+
+def ask_move(game: BoardGame, read=input) -> int | None:
+    """Ask until a legal move is typed; None when the human quits (Ctrl-C, end of input)."""
+    while True:
+        try:
+            text = read("your move: ")
+        except (EOFError, KeyboardInterrupt):
+            return None
+        try:
+            return parse_move(text, game.legal_actions(), game.action_space_size)
+        except ValueError as error:
+            print(error)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         if argv and argv[0] == "evaluate":
             return evaluate_command(argv[1:])
+        if argv and argv[0] == "play":
+            return play_command(argv[1:])
         return train_command(argv)
     except UsageError as error:
         print(f"muzero.py: error: {error}", file=sys.stderr)

@@ -36,34 +36,29 @@ def make_network(config, seed: int = 0):
     return network
 
 
-def time_reference(config, network, games: int, repeats: int) -> float:
-    rng = np.random.default_rng(0)
+def time_reference(config, network, games: int, repeat: int) -> float:
+    """Return the seconds of one reference search of `games` start states, one by one."""
+    rng = np.random.default_rng(repeat)
     config.search = "reference"
-    timings = []
-    for repeat in range(repeats):
-        positions = [config.new_game(seed=repeat * games + i) for i in range(games)]
-        start = time.perf_counter()
-        search_games(config, network, positions, np.ones(games, dtype=bool), rng)
-        timings.append(time.perf_counter() - start)
-    return games * config.num_simulations / float(np.median(timings))
+    positions = [config.new_game(seed=repeat * games + i) for i in range(games)]
+    start = time.perf_counter()
+    search_games(config, network, positions, np.ones(games, dtype=bool), rng)
+    return time.perf_counter() - start
 
 
-def time_batched(config, network, batch: int, repeats: int) -> float:
-    rng = np.random.default_rng(0)
-    search = SearchConfig.from_config(config)
+def time_batched(config, network, batch: int, repeat: int) -> float:
+    """Return the seconds of one batched search of `batch` start states."""
+    rng = np.random.default_rng(repeat)
+    observations = np.stack(
+        [config.new_game(seed=repeat * batch + i).make_image(-1) for i in range(batch)]
+    )
     legal = np.ones((batch, config.action_space_size), dtype=bool)
-    to_play = np.zeros(batch, dtype=np.int64)
-    noise = np.ones(batch, dtype=bool)
-    timings = []
-    for repeat in range(repeats + 1):
-        observations = np.stack(
-            [config.new_game(seed=repeat * batch + i).make_image(-1) for i in range(batch)]
-        )
-        start = time.perf_counter()
-        run_batched_mcts(search, network, observations, legal, to_play, 1, rng, noise)
-        if repeat:  # the first run warms up
-            timings.append(time.perf_counter() - start)
-    return batch * config.num_simulations / float(np.median(timings))
+    start = time.perf_counter()
+    run_batched_mcts(
+        SearchConfig.from_config(config), network, observations, legal,
+        np.zeros(batch, dtype=np.int64), 1, rng, np.ones(batch, dtype=bool),
+    )  # fmt: skip
+    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -75,10 +70,19 @@ def main() -> None:
     args = parser.parse_args()
     config = make_cartpole_config(num_simulations=args.simulations)
     network = make_network(config)
-    reference = time_reference(config, network, games=8, repeats=args.repeats)
-    batched = {}
-    for batch in (int(b) for b in args.batches.split(",")):
-        batched[str(batch)] = time_batched(config, network, batch, args.repeats)
+    batches = [int(b) for b in args.batches.split(",")]
+    reference_games = 8
+    time_batched(config, network, max(batches), 0)  # warm up
+    # Interleaved: each repeat times every search once, so a drift in the machine's speed
+    # touches all of them alike; the figure is the median over repeats.
+    timings: dict[str, list[float]] = {"reference": [], **{str(b): [] for b in batches}}
+    for repeat in range(args.repeats):
+        timings["reference"].append(time_reference(config, network, reference_games, repeat))
+        for batch in batches:
+            timings[str(batch)].append(time_batched(config, network, batch, repeat))
+    sims = config.num_simulations
+    reference = reference_games * sims / float(np.median(timings["reference"]))
+    batched = {str(b): b * sims / float(np.median(timings[str(b)])) for b in batches}
     print(
         f"CartPole network, {args.simulations} simulations per search, "
         f"median of {args.repeats}; cpu affinity: {sorted(os.sched_getaffinity(0))}"

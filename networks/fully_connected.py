@@ -102,9 +102,7 @@ class FullyConnectedNetwork(BaseNetwork):
         if not self.numpy_inference:
             return super().recurrent_inference_logits(hidden_states, actions)
         mirror = self._numpy()
-        one_hot = np.eye(self.action_space_size, dtype=np.float32)[np.asarray(actions)]
-        x = np.concatenate([np.asarray(hidden_states, dtype=np.float32), one_hot], axis=1)
-        trunk = mirror.run("dynamics", x)
+        trunk = mirror.run("dynamics", np.asarray(hidden_states, dtype=np.float32), actions)
         hidden = mirror.scale(mirror.dense("dynamics_out", trunk))
         reward_logits = mirror.dense("reward_out", trunk)
         return (hidden, reward_logits, *mirror.predict(hidden))
@@ -128,10 +126,22 @@ class _NumpyMirror:
         kernel, bias = self.layers[name]
         return x @ kernel + bias
 
-    def run(self, prefix: str, x: np.ndarray) -> np.ndarray:
-        """Apply the ReLU hidden layers of one model, then (for the representation) its head."""
+    def run(self, prefix: str, x: np.ndarray, actions: np.ndarray | None = None) -> np.ndarray:
+        """Apply the ReLU hidden layers of one model, then (for the representation) its head.
+
+        With `actions`, `x` is the hidden state and the first layer's input is
+        ``concat(x, one_hot(actions))``: its product with the kernel is computed as
+        ``x @ kernel[:H] + kernel[H + action]`` (the same sum, without the one-hot).
+        """
         for index in range(self.depth):
-            x = np.maximum(self.dense(f"{prefix}_{index}", x), 0.0)
+            name = f"{prefix}_{index}"
+            if index == 0 and actions is not None:
+                kernel, bias = self.layers[name]
+                width = x.shape[1]
+                x = x @ kernel[:width] + kernel[width:][np.asarray(actions)] + bias
+                x = np.maximum(x, 0.0)
+                continue
+            x = np.maximum(self.dense(name, x), 0.0)
         return self.dense("representation_out", x) if prefix == "representation" else x
 
     def scale(self, hidden: np.ndarray) -> np.ndarray:

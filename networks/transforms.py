@@ -52,8 +52,10 @@ def scalar_to_support(x: np.ndarray | float, support_size: int) -> np.ndarray:
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
-    """Return the softmax over the last axis, computed stably in float64."""
-    logits = np.asarray(logits, dtype=np.float64)
+    """Return the softmax over the last axis, computed stably (float32 stays float32)."""
+    logits = np.asarray(logits)
+    if logits.dtype != np.float32:
+        logits = logits.astype(np.float64)
     shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
@@ -92,6 +94,8 @@ def scale_hidden_state(hidden: np.ndarray, mode: str, xp=np) -> np.ndarray:
     if mode == "tanh":
         return xp.tanh(hidden)
     axes = tuple(range(1, len(hidden.shape)))
+    if len(axes) == 1:
+        axes = axes[0]  # numpy reduces over one axis faster than over a tuple of one
     low = xp.min(hidden, axis=axes, keepdims=True)
     high = xp.max(hidden, axis=axes, keepdims=True)
     # The floor keeps a constant state finite (it maps to 0) instead of dividing by zero.

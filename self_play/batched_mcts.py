@@ -15,6 +15,7 @@ import numpy as np
 from networks import Network
 from self_play.search_math import (
     child_value,
+    exploration_weight,
     masked_softmax,
     normalization,
     select_best,
@@ -161,10 +162,14 @@ def run_batched_mcts(
         _add_exploration_noise(config, tree, roots[np.asarray(add_noise, dtype=bool)], rng)
     # With one player the sign never flips: skip the comparisons of `to_play`.
     single_player = num_players == 1
+    # A parent's exploration weight depends on its visit count only: one table per search.
+    weights = exploration_weight(
+        np.arange(config.num_simulations + 1), config.pb_c_base, config.pb_c_init
+    )
 
     for simulation in range(config.num_simulations):
         leaves = roots + simulation + 1
-        parents, actions = _simulate(config, tree, roots)
+        parents, actions = _simulate(config, tree, roots, weights)
         output = network.recurrent_inference(tree.hidden_state[parents], actions)
         _expand(tree, parents, actions, leaves, output, num_players)
         _backward(config, tree, leaves, output.value, single_player)
@@ -184,10 +189,13 @@ def _add_exploration_noise(config, tree: Tree, roots: np.ndarray, rng) -> None:
         tree.prior[root, legal] = tree.prior[root, legal] * (1 - frac) + noise * frac
 
 
-def _simulate(config: SearchConfig, tree: Tree, roots: np.ndarray):
+def _simulate(config: SearchConfig, tree: Tree, roots: np.ndarray, weights: np.ndarray):
     """Descend every tree from its root by `select_child` to a child not yet expanded.
 
     Pseudocode: the selection loop of `run_mcts`, with `select_child` and `ucb_score`.
+
+    Args:
+        weights: `exploration_weight` of every visit count a parent can have.
 
     Returns:
         `[B]` row of each new leaf's parent and `[B]` action leading to the leaf.
@@ -196,6 +204,7 @@ def _simulate(config: SearchConfig, tree: Tree, roots: np.ndarray):
     parents = np.zeros(batch, dtype=np.int64)
     actions = np.zeros(batch, dtype=np.int64)
     active = np.arange(batch)  # trees still descending
+    positions = np.arange(batch)
     nodes = roots.copy()  # their current node
     null = tree.null
     # The min-max statistics only change in `_backward`: fix the normalisation per tree now.
@@ -203,26 +212,16 @@ def _simulate(config: SearchConfig, tree: Tree, roots: np.ndarray):
     while active.size:
         children = tree.children[nodes]
         visits = tree.visit_count[children]
-        value_score = np.where(
-            visits > 0,
-            (tree.q[children] - offset[active]) / scale[active],
-            0.0,
-        )
+        value_score = np.where(visits > 0, (tree.q[children] - offset[active]) / scale[active], 0)
         priors = tree.prior[nodes]
-        scores = ucb_formula(
-            tree.visit_count[nodes][:, None],
-            visits,
-            priors,
-            value_score,
-            config.pb_c_base,
-            config.pb_c_init,
-        )
-        chosen = select_best(scores + tree.illegal[nodes], priors)
-        child = children[np.arange(len(nodes)), chosen]
-        leaf = child == null
-        parents[active[leaf]] = nodes[leaf]
-        actions[active[leaf]] = chosen[leaf]
-        deeper = ~leaf
+        weight = weights[tree.visit_count[nodes]][:, None]
+        scores = ucb_formula(weight, visits, priors, value_score) + tree.illegal[nodes]
+        chosen = select_best(scores, priors)
+        child = children[positions[: len(nodes)], chosen]
+        # Written for every tree still descending; the last write is the leaf's.
+        parents[active] = nodes
+        actions[active] = chosen
+        deeper = child != null
         active, nodes = active[deeper], child[deeper]
     return parents, actions
 
@@ -243,15 +242,17 @@ def _backward(config: SearchConfig, tree: Tree, leaves, leaf_values, single_play
     nodes = leaves
     values = np.asarray(leaf_values, dtype=np.float64)
     while active.size:
-        tree.value_sum[nodes] += values
-        tree.visit_count[nodes] += 1
+        value_sum = tree.value_sum[nodes] + values
+        visit_count = tree.visit_count[nodes] + 1
+        tree.value_sum[nodes] = value_sum
+        tree.visit_count[nodes] = visit_count
         parents = tree.parent[nodes]
         if single_player:
             same_player = True
         else:
             same_player = (parents < 0) | (tree.to_play[parents] == tree.to_play[nodes])
         reward = tree.reward[nodes]
-        q = child_value(reward, tree.value(nodes), config.discount, same_player)
+        q = child_value(reward, value_sum / visit_count, config.discount, same_player)
         tree.q[nodes] = q
         tree.maximum[active] = np.maximum(tree.maximum[active], q)
         tree.minimum[active] = np.minimum(tree.minimum[active], q)

@@ -14,6 +14,7 @@ from game import ActionHistory, Player
 from networks import Network, NetworkOutput
 from self_play.search_math import (
     child_value,
+    exploration_weight,
     masked_softmax,
     normalize,
     sample_actions,
@@ -126,16 +127,8 @@ def ucb_score(config: MuZeroConfig, parent: Node, child: Node, min_max_stats: Mi
         )
     else:
         value_score = 0.0
-    return float(
-        ucb_formula(
-            parent.visit_count,
-            child.visit_count,
-            child.prior,
-            value_score,
-            config.pb_c_base,
-            config.pb_c_init,
-        )
-    )
+    weight = exploration_weight(parent.visit_count, config.pb_c_base, config.pb_c_init)
+    return float(ucb_formula(weight, child.visit_count, child.prior, value_score))
 
 
 def expand_node(

@@ -9,22 +9,27 @@ from __future__ import annotations
 import numpy as np
 
 
-def ucb_formula(
-    parent_visits, child_visits, prior, value_score, pb_c_base: float, pb_c_init: float
-):
+def exploration_weight(parent_visits, pb_c_base: float, pb_c_init: float):
+    """Return ``(pb_c_init + log((N_parent + pb_c_base + 1) / pb_c_base)) * sqrt(N_parent)``.
+
+    The part of the pUCT exploration term that depends on the parent only (see `ucb_formula`).
+    """
+    pb_c = np.log((parent_visits + pb_c_base + 1.0) / pb_c_base) + pb_c_init
+    return pb_c * np.sqrt(parent_visits)
+
+
+def ucb_formula(weight, child_visits, prior, value_score):
     """Return the pUCT score of children. Pseudocode: `ucb_score`; paper appendix B, eq. (2).
 
     ``score = Q_normalised + P * sqrt(N_parent) / (1 + N_child) *
     (pb_c_init + log((N_parent + pb_c_base + 1) / pb_c_base))``
 
     Args:
-        parent_visits: visits of the parent (scalar or `[B, 1]`).
+        weight: `exploration_weight` of the parent (scalar or `[B, 1]`).
         child_visits, prior, value_score: per child (scalar or `[B, A]`); `value_score` is
             the normalised value of a visited child and 0 for an unvisited one.
     """
-    pb_c = np.log((parent_visits + pb_c_base + 1.0) / pb_c_base) + pb_c_init
-    pb_c = pb_c * np.sqrt(parent_visits) / (child_visits + 1.0)
-    return pb_c * prior + value_score
+    return weight / (child_visits + 1.0) * prior + value_score
 
 
 def normalization(minimum, maximum):

@@ -1,0 +1,83 @@
+"""Evaluation: greedy MuZero (no noise, temperature 0) against fixed opponents or alone.
+
+Many games are played at once; the agent's moves in all of them come from one batched search.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from config import MuZeroConfig
+from game import AbstractGame
+from networks import Network
+from self_play.search_math import argmax_last
+from self_play.selfplay import search_games
+
+
+@dataclass
+class MatchResult:
+    """Outcomes of games in one seat: wins, draws and losses of the agent."""
+
+    seat: int
+    wins: int = 0
+    draws: int = 0
+    losses: int = 0
+
+    @property
+    def games(self) -> int:
+        return self.wins + self.draws + self.losses
+
+
+def greedy_actions(config: MuZeroConfig, network: Network, games: list[AbstractGame]):
+    """Return the agent's move in each game: the most visited root action, no noise."""
+    result = search_games(config, network, games, np.zeros(len(games), bool), None)
+    return argmax_last(result.visit_counts)
+
+
+def play_match(
+    config: MuZeroConfig,
+    network: Network,
+    make_opponent: Callable[[], object],
+    seat: int,
+    episodes: int,
+    seed: int,
+    on_game_end: Callable[[AbstractGame], None] | None = None,
+) -> MatchResult:
+    """Play `episodes` games with the agent in `seat` (0 moves first) against an opponent.
+
+    Args:
+        make_opponent: builds an object with ``choose(game) -> action``.
+        on_game_end: called with each finished game (e.g. to print it).
+    """
+    rng = np.random.default_rng(seed)
+    opponent = make_opponent()
+    result = MatchResult(seat)
+    started = min(episodes, config.num_parallel_games)
+    games = [config.new_game(seed=int(rng.integers(2**31))) for _ in range(started)]
+    while games:
+        agent_turn = [g for g in games if g.to_play().index == seat]
+        if agent_turn:
+            for game, action in zip(agent_turn, greedy_actions(config, network, agent_turn)):
+                game.apply(int(action))
+        for game in games:
+            if not game.terminal() and game.to_play().index != seat:
+                game.apply(opponent.choose(game))
+        still_playing = []
+        for game in games:
+            if not game.terminal():
+                still_playing.append(game)
+                continue
+            outcome = game.outcome(seat)
+            result.wins += outcome > 0
+            result.losses += outcome < 0
+            result.draws += outcome == 0
+            if on_game_end is not None:
+                on_game_end(game)
+            if started < episodes:
+                started += 1
+                still_playing.append(config.new_game(seed=int(rng.integers(2**31))))
+        games = still_playing
+    return result
