@@ -23,9 +23,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from config import GAMES, MuZeroConfig  # noqa: E402
-from networks import BaseNetwork, SharedStorage  # noqa: E402
 from game.board_game import BoardGame, parse_move  # noqa: E402
 from game.opponents import make_opponent  # noqa: E402
+from networks import BaseNetwork, SharedStorage  # noqa: E402
 from self_play import SelfPlay, run_selfplay  # noqa: E402
 from self_play.arena import MatchResult, greedy_actions, play_match  # noqa: E402
 from training import ReplayBuffer, Trainer, train_network  # noqa: E402

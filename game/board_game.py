@@ -67,8 +67,10 @@ class BoardGame(AbstractGame):
         marks = {0: ".", 1: "X", 2: "O"}
         lines = [" ".join(marks[int(cell)] for cell in row) for row in self.board]
         if self.action_space_size == self.rows * self.columns:
-            numbers = [" ".join(str(r * self.columns + c) for c in range(self.columns))
-                       for r in range(self.rows)]
+            numbers = [
+                " ".join(str(r * self.columns + c) for c in range(self.columns))
+                for r in range(self.rows)
+            ]
             lines = [f"{line}    {number}" for line, number in zip(lines, numbers)]
         else:
             lines.append(" ".join(str(c) for c in range(self.columns)))

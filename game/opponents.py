@@ -7,7 +7,7 @@ differ.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -26,7 +26,7 @@ class RandomOpponent:
         return int(self.rng.choice(game.legal_actions()))
 
 
-@lru_cache(maxsize=None)
+@cache
 def tictactoe_value(cells: tuple[int, ...], mark: int) -> int:
     """Return the game-theoretic value (+1 win, 0 draw, -1 loss) for `mark` (1 or 2) to play."""
     board = np.array(cells)
