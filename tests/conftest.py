@@ -77,3 +77,51 @@ class BanditNetwork(Network):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+class PerfectTicTacToeNetwork(Network):
+    """A tic-tac-toe model that knows the rules exactly, and nothing about strategy.
+
+    Hidden state `[11]`: nine cells (0 empty, 1 player 0, 2 player 1), the player to play
+    (0 or 1) and a flag for a finished game. A winning move pays the mover 1; a move onto a
+    taken cell loses (reward -1) and ends the game; after the end every move pays 0. Values
+    are 0 and priors uniform, so only the search can find good moves.
+    """
+
+    def initial_inference(self, observations):
+        observations = np.asarray(observations)
+        batch = len(observations)
+        hidden = np.zeros((batch, 11))
+        for row, planes in enumerate(observations):
+            to_play = 0 if planes[0, 0, 2] == 1 else 1
+            mine, theirs = planes[..., 0].reshape(-1), planes[..., 1].reshape(-1)
+            hidden[row, :9] = mine * (to_play + 1) + theirs * (2 - to_play)
+            hidden[row, 9] = to_play
+            from game.tictactoe import tictactoe_winner
+
+            hidden[row, 10] = float(tictactoe_winner(hidden[row, :9].astype(int)) != 0)
+        return NetworkOutput(np.zeros(batch), np.zeros(batch), np.zeros((batch, 9)), hidden)
+
+    def recurrent_inference(self, hidden_states, actions):
+        from game.tictactoe import tictactoe_winner
+
+        hidden = np.array(hidden_states, dtype=np.float64)
+        batch = len(hidden)
+        reward = np.zeros(batch)
+        for row, action in enumerate(np.asarray(actions)):
+            cells, to_play, over = hidden[row, :9], int(hidden[row, 9]), hidden[row, 10]
+            hidden[row, 9] = 1 - to_play
+            if over:
+                continue
+            if cells[action] != 0:
+                reward[row], hidden[row, 10] = -1.0, 1.0
+                continue
+            cells[action] = to_play + 1
+            if tictactoe_winner(cells.astype(int)):
+                reward[row], hidden[row, 10] = 1.0, 1.0
+            elif not (cells == 0).any():
+                hidden[row, 10] = 1.0
+        return NetworkOutput(np.zeros(batch), reward, np.zeros((batch, 9)), hidden)
+
+    def training_steps(self):
+        return 0

@@ -1,0 +1,72 @@
+"""Train MuZero on a board game, then play greedy games in both seats against opponents.
+
+    python benchmarks/board_game.py tictactoe [--seed 0] [--opponents minimax] [--games 100]
+    python benchmarks/board_game.py connect4 [--opponents random,minimax] [--games 100]
+
+Prints the training time and, per opponent and seat, wins / draws / losses; the last line is
+a JSON object of the same figures. `benchmarks/tictactoe.py` and `benchmarks/connect4.py`
+run this with each game's goal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import muzero  # noqa: E402
+from config import GAMES  # noqa: E402
+
+
+def run(game: str, default_opponents: str, argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--training-steps", type=int)
+    parser.add_argument("--games", type=int, default=100, help="games per seat and opponent")
+    parser.add_argument("--opponents", default=default_opponents)
+    parser.add_argument("--results-dir", default=f"results/benchmark_{game}")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
+    args = parser.parse_args(argv)
+    overrides = muzero.parse_overrides(args.set, GAMES[game]())
+    overrides["seed"] = args.seed
+    if args.training_steps is not None:
+        overrides["training_steps"] = args.training_steps
+    config = GAMES[game](**overrides)
+    run_dir = Path(args.results_dir) / f"seed{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    start = time.perf_counter()
+    network = muzero.muzero(config, run_dir, progress=sys.stderr.isatty())
+    train_seconds = time.perf_counter() - start
+    figures: dict = {
+        "benchmark": game,
+        "seed": args.seed,
+        "training_steps": network.training_steps(),
+        "train_seconds": round(train_seconds, 1),
+        "run_dir": str(run_dir),
+        "results": {},
+    }
+    print(f"training: {network.training_steps()} steps in {train_seconds:.0f} s ({run_dir})")
+    for opponent in args.opponents.split(","):
+        start = time.perf_counter()
+        results = muzero.evaluate_against(config, network, opponent, args.games, args.seed + 1)
+        for result in results:
+            seat = "first" if result.seat == 0 else "second"
+            figures["results"][f"{opponent}_{seat}"] = {
+                "wins": result.wins, "draws": result.draws, "losses": result.losses,
+            }  # fmt: skip
+            print(
+                f"vs {opponent:<8} agent {seat:<6}: {result.wins:3d} wins {result.draws:3d} "
+                f"draws {result.losses:3d} losses"
+            )
+        print(f"  ({time.perf_counter() - start:.0f} s)")
+    print(json.dumps(figures))
+    return figures
+
+
+if __name__ == "__main__":
+    run(sys.argv[1], "random,minimax", sys.argv[2:])

@@ -1,0 +1,13 @@
+"""Train tic-tac-toe, then 100 greedy games in each seat against the perfect minimax player.
+
+    python benchmarks/tictactoe.py [--seed 0] [--training-steps N] [--set FIELD=VALUE ...]
+
+Goal: no losses at all (every game a draw). Last line: a JSON object of the figures.
+"""
+
+import sys
+
+from board_game import run
+
+if __name__ == "__main__":
+    run("tictactoe", "minimax,random", sys.argv[1:])

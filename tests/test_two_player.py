@@ -1,0 +1,185 @@
+"""Two players: sign conventions, forced wins and blocks, batched == reference, the games."""
+
+import numpy as np
+import pytest
+
+from config import make_connect4_config, make_tictactoe_config
+from game import Player
+from game.board_game import parse_move
+from game.connect4 import Connect4
+from game.opponents import RandomOpponent, TicTacToeMinimax, tictactoe_move_values
+from game.tictactoe import TicTacToe
+from self_play import MinMaxStats, Node, backpropagate, search_games
+from self_play.arena import greedy_actions, play_match
+from tests.conftest import PerfectTicTacToeNetwork
+
+
+def play(game, moves):
+    for move in moves:
+        game.apply(move)
+    return game
+
+
+def tictactoe_config(**overrides):
+    settings = dict(num_simulations=200, num_parallel_games=8)
+    settings.update(overrides)
+    return make_tictactoe_config(**settings)
+
+
+def test_tictactoe_rules_rewards_and_image():
+    game = play(TicTacToe(), [0, 3, 1, 4])
+    assert game.to_play() == Player(0) and not game.terminal()
+    image = game.make_image(-1)  # player 0 (X) to play: X stones first
+    assert image.shape == (3, 3, 3)
+    assert image[0, 0, 0] == 1 and image[0, 1, 0] == 1 and image[1, 0, 1] == 1
+    assert np.all(image[..., 2] == 1)
+    image = game.make_image(1)  # after X took 0, O to play: O's stones (none), then X's
+    assert image[..., 0].sum() == 0 and image[0, 0, 1] == 1 and np.all(image[..., 2] == 0)
+    game.apply(2)  # X completes the top row
+    assert game.terminal() and game.rewards == [0, 0, 0, 0, 1.0]
+    assert game.outcome(0) == 1 and game.outcome(1) == -1 and game.legal_actions() == []
+    with pytest.raises(ValueError, match="illegal move"):
+        play(TicTacToe(), [4, 4])
+
+
+def test_connect4_columns_fill_from_the_bottom_and_diagonals_win():
+    game = play(Connect4(), [0, 1, 1, 2, 2, 3, 2, 3, 3, 6])
+    assert game.board[5, 0] == 1 and game.board[4, 1] == 1 and not game.terminal()
+    game.apply(3)  # X: (5,0) (4,1) (3,2) (2,3) is a rising diagonal
+    assert game.terminal() and game.outcome(0) == 1
+    full = Connect4()
+    for _ in range(6):
+        full.apply(0)
+    assert 0 not in full.legal_actions()
+
+
+def test_two_player_value_targets_for_a_won_game():
+    game = play(TicTacToe(), [0, 3, 1, 4, 2])  # X wins on move 5
+    for _ in range(5):
+        game.root_values.append(0.0)
+        game.to_plays.append(0)
+    # Monte Carlo targets (td_steps = max_moves): +1 for X to play, -1 for O to play.
+    np.testing.assert_allclose(game.value_targets(9), [1, -1, 1, -1, 1, 0])
+
+
+def two_ply_tree(reward_first: float, reward_second: float, leaf_value: float):
+    """Root (player 0) -> child (player 1) -> grandchild (player 0), backed up once."""
+    root, child, grandchild = Node(0), Node(1.0), Node(1.0)
+    root.to_play, child.to_play, grandchild.to_play = Player(0), Player(1), Player(0)
+    child.reward, grandchild.reward = reward_first, reward_second
+    backpropagate([root, child, grandchild], leaf_value, Player(0), 1.0, MinMaxStats(None))
+    return root, child, grandchild
+
+
+def test_two_ply_backup_signs_by_hand():
+    # Player 0 gets 0.5 for its move, player 1 then gets 0.25, and the leaf is worth 1 to
+    # player 0. For player 1 at the child: 0.25 - 1 = -0.75. For player 0 at the root:
+    # 0.5 - (-0.75) = 1.25.
+    root, child, grandchild = two_ply_tree(0.5, 0.25, 1.0)
+    assert grandchild.value_sum == pytest.approx(1.0)
+    assert child.value_sum == pytest.approx(-0.75)
+    assert root.value_sum == pytest.approx(1.25)
+
+
+def test_perfect_model_search_takes_a_forced_win():
+    # X: 0, 1; O: 3, 4. X to play wins at 2 (O would win at 5 next).
+    game = play(TicTacToe(), [0, 3, 1, 4])
+    config = tictactoe_config()
+    for search in ("reference", "batched"):
+        config.search = search
+        assert greedy_actions(config, PerfectTicTacToeNetwork(), [game])[0] == 2
+
+
+def test_perfect_model_search_blocks_a_forced_loss():
+    # X: 0, 8; O: 4, 1. X to play must block the column 1-4-7 at 7.
+    game = play(TicTacToe(), [0, 4, 8, 1])
+    config = tictactoe_config()
+    for search in ("reference", "batched"):
+        config.search = search
+        assert greedy_actions(config, PerfectTicTacToeNetwork(), [game])[0] == 7
+
+
+def test_batched_equals_reference_with_two_players():
+    config = tictactoe_config(num_simulations=60)
+    rng = np.random.default_rng(0)
+    games = []
+    for index in range(10):
+        game = TicTacToe()
+        for _ in range(index % 6):
+            game.apply(int(rng.choice(game.legal_actions())))
+        if not game.terminal():
+            games.append(game)
+    network = PerfectTicTacToeNetwork()
+    noise = np.zeros(len(games), dtype=bool)
+    batched = search_games(config, network, games, noise, None)
+    config.search = "reference"
+    reference = search_games(config, network, games, noise, None)
+    np.testing.assert_array_equal(batched.visit_counts, reference.visit_counts)
+    np.testing.assert_allclose(batched.root_values, reference.root_values, atol=1e-12)
+    for game, counts in zip(games, batched.visit_counts):
+        illegal = [a for a in range(9) if a not in game.legal_actions()]
+        assert counts[illegal].sum() == 0
+
+
+def test_perfect_model_agent_beats_random_and_holds_minimax_as_first_player():
+    # Values are all 0, so only what the search sees within its budget counts: enough to
+    # beat a random player nearly always (a fork five plies deep can still slip through as
+    # second player), and as first player to hold the perfect player.
+    config = tictactoe_config(num_simulations=400, num_parallel_games=10)
+    network = PerfectTicTacToeNetwork()
+    for seat in (0, 1):
+        result = play_match(
+            config, network, lambda: RandomOpponent(np.random.default_rng(2)), seat, 20, seat
+        )
+        assert result.losses <= (0 if seat == 0 else 2) and result.wins >= 15, result
+        assert result.games == 20
+    result = play_match(
+        config, network, lambda: TicTacToeMinimax(np.random.default_rng(1)), 0, 10, seed=0
+    )
+    assert result.losses == 0 and result.draws == 10, result
+
+
+def test_minimax_values_of_known_positions():
+    # x(1,1) o(0,0) x(2,2): the only non-losing answers for O are the corners 2 and 6.
+    game = play(TicTacToe(), [4, 0, 8])
+    values = tictactoe_move_values(game)
+    assert {a for a, v in values.items() if v == 0} == {2, 6}
+    assert all(v == -1 for a, v in values.items() if a not in (2, 6))
+
+
+def test_residual_network_shapes():
+    for make in (make_tictactoe_config, make_connect4_config):
+        config = make(residual_channels=8, residual_blocks=1)
+        network = config.new_network()
+        observations = np.zeros((3, *config.observation_shape), dtype=np.float32)
+        out = network.initial_inference(observations)
+        rows, columns = config.observation_shape[:2]
+        assert out.hidden_state.shape == (3, rows, columns, 8)
+        assert out.policy_logits.shape == (3, config.action_space_size)
+        nxt = network.recurrent_inference(out.hidden_state, np.array([0, 1, 2]))
+        assert nxt.hidden_state.shape == out.hidden_state.shape and nxt.reward.shape == (3,)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [("abc", "not a move number"), ("", "not a move number"), ("9", "out of range"),
+     ("-1", "out of range"), ("4", "not legal"), ("2.5", "not a move number")],
+)  # fmt: skip
+def test_human_input_parser_refuses_bad_moves(text, message):
+    with pytest.raises(ValueError, match=message):
+        parse_move(text, [0, 1, 2, 3, 5], 9)
+
+
+def test_human_input_parser_accepts_legal_moves():
+    assert parse_move(" 3\n", [0, 1, 2, 3, 5], 9) == 3
+
+
+def test_selfplay_never_plays_illegal_moves():
+    from self_play import SelfPlay
+
+    config = tictactoe_config(num_simulations=8, num_parallel_games=6, residual_channels=8,
+                              residual_blocks=1)  # fmt: skip
+    stats = SelfPlay(config, np.random.default_rng(0)).play(config.new_network(), 60)
+    assert stats.finished
+    for game in stats.finished:  # TicTacToe.step raises on an illegal move
+        assert game.terminal() and len(game.child_visits) == len(game.history)
