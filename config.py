@@ -327,7 +327,7 @@ def make_cartpole_config(**overrides: Any) -> MuZeroConfig:
         num_parallel_games=16,
         dirichlet_alpha=0.25,
         num_simulations=50,
-        training_steps=5000,
+        training_steps=2500,
         checkpoint_interval=500,
         window_size=500,
         batch_size=128,

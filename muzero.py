@@ -29,7 +29,12 @@ from networks import BaseNetwork, SharedStorage  # noqa: E402
 from self_play import SelfPlay, run_selfplay  # noqa: E402
 from self_play.arena import MatchResult, greedy_actions, play_match  # noqa: E402
 from training import ReplayBuffer, Trainer, train_network  # noqa: E402
-from training.run_log import RunLog, load_weights  # noqa: E402
+from training.checkpoint import (  # noqa: E402
+    CheckpointError,
+    load_latest_checkpoint,
+    save_checkpoint,
+)
+from training.run_log import RunLog, load_weights, save_run_info  # noqa: E402
 
 
 def episode_return(game) -> float:
@@ -37,19 +42,33 @@ def episode_return(game) -> float:
     return float(sum(game.rewards))
 
 
+class TrainingError(Exception):
+    """Training cannot go on (a non-finite loss); the last checkpoint stays as it was."""
+
+
 def muzero(
-    config: MuZeroConfig, run_dir: str | os.PathLike | None = None, progress: bool = False
+    config: MuZeroConfig,
+    run_dir: str | os.PathLike | None = None,
+    progress: bool = False,
+    resume: bool = False,
 ) -> BaseNetwork:
     """Train a network by alternating self-play and training; return it.
 
     Pseudocode: `muzero`. Each iteration plays `selfplay_moves_per_iteration` moves of
     self-play with the latest network, then (once the buffer holds `min_replay_moves`
-    moves) takes `training_steps_per_iteration` training steps.
+    moves) takes `training_steps_per_iteration` training steps. With a `run_dir`, a
+    checkpoint is written every `checkpoint_interval` steps, at the end, and on Ctrl-C.
 
     Args:
         config: the run's config; `config.seed` seeds everything.
-        run_dir: where to write config, metrics CSV, plot and weights (None: nothing).
+        run_dir: where to write config, metrics, TensorBoard logs, checkpoints, plot and
+            weights (None: nothing is written).
         progress: show a tqdm progress bar.
+        resume: continue from the newest good checkpoint in `run_dir`.
+
+    Raises:
+        CheckpointError: `resume` and no good checkpoint.
+        TrainingError: a loss became non-finite.
     """
     import keras
 
@@ -59,60 +78,91 @@ def muzero(
     network = storage.latest_network()
     replay_buffer = ReplayBuffer(config)
     trainer = Trainer(config, network)
+    moves = 0
+    if resume:
+        path, state = load_latest_checkpoint(run_dir)
+        network.set_weights(state["weights"])
+        network.steps = int(state["training_step"])
+        trainer.load_optimizer_state(state["optimizer"])
+        replay_buffer.load_state_dict(state["replay"])
+        rng.bit_generator.state = state["rng"]
+        moves = int(state["moves"])
+        storage.save_network(network.steps, network)
+        print(f"resumed from {path} at training step {network.steps}")
     selfplay = SelfPlay(config, rng)
-    log = RunLog(run_dir, config.log_interval) if run_dir is not None else None
+    log = RunLog(run_dir, config.log_interval, append=resume) if run_dir is not None else None
     bar = None
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=config.training_steps, unit="step", dynamic_ncols=True)
+        bar = tqdm(
+            total=config.training_steps, initial=network.steps, unit="step", dynamic_ncols=True
+        )
     start = time.perf_counter()
-    moves = 0
     recent_returns: list[float] = []
     postfix: dict[str, Any] = {}
+
+    def save() -> None:
+        if run_dir is not None:
+            save_checkpoint(run_dir, network.steps, {
+                "training_step": network.steps, "moves": moves,
+                "games_saved": replay_buffer.games_saved, "weights": network.get_weights(),
+                "optimizer": trainer.optimizer_state(), "replay": replay_buffer.state_dict(),
+                "rng": rng.bit_generator.state, "config": config.to_dict(),
+            })  # fmt: skip
 
     def on_step(step: int, losses: dict[str, float]) -> None:
         if log is not None:
             log.add_losses(losses)
             if log.row_due(step):
-                log.write_row(
-                    step,
-                    replay_buffer.games_saved,
-                    moves,
-                    trainer.learning_rate(),
-                    time.perf_counter() - start,
-                )
+                log.write_row(step, replay_buffer.games_saved, moves, len(replay_buffer),
+                              trainer.learning_rate(), time.perf_counter() - start)  # fmt: skip
         if bar is not None:
             bar.update(1)
             if step % 10 == 0:
-                postfix.update(
-                    loss=f"{losses['total']:.3f}",
-                    value=f"{losses['value']:.3f}",
-                    reward=f"{losses['reward']:.3f}",
-                    policy=f"{losses['policy']:.3f}",
-                )
+                postfix.update(loss=f"{losses['total']:.3f}", value=f"{losses['value']:.3f}",
+                               reward=f"{losses['reward']:.3f}",
+                               policy=f"{losses['policy']:.3f}")  # fmt: skip
                 bar.set_postfix(postfix, refresh=False)
 
-    while network.training_steps() < config.training_steps:
-        stats = run_selfplay(
-            config, storage, replay_buffer, selfplay, config.selfplay_moves_per_iteration
-        )
-        moves += stats.moves
-        returns = [episode_return(game) for game in stats.finished]
-        recent_returns = (recent_returns + returns)[-20:]
-        if log is not None:
-            log.add_episodes(returns)
-        if recent_returns:
-            postfix.update(games=replay_buffer.games_saved, ret=f"{np.mean(recent_returns):.1f}")
-        if replay_buffer.num_moves() < config.min_replay_moves:
-            continue
-        steps = min(
-            config.training_steps_per_iteration, config.training_steps - network.training_steps()
-        )
-        train_network(config, storage, replay_buffer, trainer, steps, rng, on_step)
+    try:
+        while network.training_steps() < config.training_steps:
+            stats = run_selfplay(config, storage, replay_buffer, selfplay,
+                                 config.selfplay_moves_per_iteration)  # fmt: skip
+            moves += stats.moves
+            returns = [episode_return(game) for game in stats.finished]
+            recent_returns = (recent_returns + returns)[-20:]
+            if log is not None:
+                log.add_selfplay(stats.simulations, stats.seconds)
+                for game in stats.finished:
+                    log.add_episode(episode_return(game), len(game.history),
+                                    float(np.mean(game.root_values)))  # fmt: skip
+            if recent_returns:
+                postfix.update(games=replay_buffer.games_saved,
+                               ret=f"{np.mean(recent_returns):.1f}")  # fmt: skip
+            if replay_buffer.num_moves() < config.min_replay_moves:
+                continue
+            before = network.training_steps()
+            steps = min(config.training_steps_per_iteration, config.training_steps - before)
+            try:
+                seconds = train_network(config, storage, replay_buffer, trainer, steps, rng,
+                                        on_step)  # fmt: skip
+            except FloatingPointError as error:
+                raise TrainingError(f"{error}; the last checkpoint is kept") from None
+            if log is not None:
+                log.add_training(steps, seconds)
+            interval = config.checkpoint_interval
+            if network.training_steps() // interval > before // interval:
+                save()
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        save()
+        raise
     if bar is not None:
         bar.close()
     if log is not None:
+        save()
         log.save_weights(network.get_weights())
         log.plot(f"MuZero on {config.game_name}")
     return network
@@ -184,7 +234,16 @@ def train_command(argv: list[str]) -> int:
         help="override a config field (repeatable)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--resume", type=Path, metavar="RUN_DIR", help="continue a run from its last checkpoint"
+    )
     args = parser.parse_args(argv)
+    if args.resume is not None:
+        if args.set or args.training_steps is not None or args.seed is not None:
+            raise UsageError("--resume continues a run with its own config: no --set, "
+                             "--training-steps or --seed with it")  # fmt: skip
+        config = load_run_config(args.resume)
+        return run_training(config, args.resume, not args.no_progress, resume=True)
     base = build_config(args.game, {})
     overrides = parse_overrides(args.set, base)
     if args.training_steps is not None:
@@ -193,14 +252,29 @@ def train_command(argv: list[str]) -> int:
         overrides["seed"] = args.seed
     config = build_config(args.game, overrides)
     run_dir = make_run_dir(Path(args.results_dir) / config.game_name)
-    log_info = {"game": args.game, "overrides": overrides}
-    RunLog(run_dir, config.log_interval).save_config(config.to_dict(), log_info)
+    try:
+        save_run_info(run_dir, config.to_dict(), {"game": args.game, "overrides": overrides})
+    except OSError as error:
+        raise UsageError(f"cannot write to the run folder {run_dir}: {error}") from None
     print(f"run folder: {run_dir}")
-    muzero(config, run_dir, progress=not args.no_progress)
-    print(
-        f"wrote {run_dir / 'metrics.csv'}, {run_dir / 'learning_curve.png'}, "
-        f"{run_dir / 'weights.npz'}"
-    )
+    return run_training(config, run_dir, not args.no_progress, resume=False)
+
+
+def run_training(config: MuZeroConfig, run_dir: Path, progress: bool, resume: bool) -> int:
+    """Run `muzero` for the command line: report failures in one line, with an exit status."""
+    try:
+        muzero(config, run_dir, progress=progress, resume=resume)
+    except CheckpointError as error:
+        raise UsageError(f"cannot resume: {error}") from None
+    except TrainingError as error:
+        print(f"muzero.py: training stopped: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: checkpoint saved; continue with "
+              f"python muzero.py --resume {run_dir}", file=sys.stderr)  # fmt: skip
+        return 130
+    print(f"wrote {run_dir / 'metrics.csv'}, {run_dir / 'learning_curve.png'}, "
+          f"{run_dir / 'weights.npz'}, checkpoints in {run_dir / 'checkpoints'}")  # fmt: skip
     return 0
 
 
@@ -219,18 +293,34 @@ def make_run_dir(parent: Path) -> Path:
     raise UsageError(f"cannot create a new run folder under {parent}")
 
 
-def load_run(run_dir: Path) -> tuple[MuZeroConfig, BaseNetwork]:
-    """Rebuild a finished run's config and network from its folder."""
+def load_run_config(run_dir: Path) -> MuZeroConfig:
+    """Rebuild a run's config from its `run.json`, or raise `UsageError`."""
     try:
         info = json.loads((run_dir / "run.json").read_text())
         overrides = {
-            key: tuple(v) if isinstance(v, list) else v for key, v in info["overrides"].items()
+            key: tuple(value) if isinstance(value, list) else value
+            for key, value in info["overrides"].items()
         }
-        config = build_config(info["game"], overrides)
-        network = config.new_network()
-        network.set_weights(load_weights(run_dir / "weights.npz"))
-    except (OSError, KeyError, ValueError, json.JSONDecodeError) as error:
-        raise UsageError(f"cannot load the run in {run_dir}: {error}") from None
+        game = info["game"]
+    except (OSError, KeyError, AttributeError, json.JSONDecodeError) as error:
+        raise UsageError(f"cannot load the run in {run_dir}: {error!r}") from None
+    return build_config(game, overrides)
+
+
+def load_run(run_dir: Path) -> tuple[MuZeroConfig, BaseNetwork]:
+    """Rebuild a run's config and network: the newest good checkpoint, else `weights.npz`."""
+    config = load_run_config(run_dir)
+    network = config.new_network()
+    try:
+        try:
+            _, state = load_latest_checkpoint(run_dir)
+            weights = state["weights"]
+        except CheckpointError:
+            weights = load_weights(run_dir / "weights.npz")
+        network.set_weights(weights)
+    except (OSError, KeyError, ValueError) as error:
+        raise UsageError(f"cannot load the run in {run_dir}: no good checkpoint and "
+                         f"no weights ({error})") from None  # fmt: skip
     return config, network
 
 
@@ -248,12 +338,18 @@ def evaluate_command(argv: list[str]) -> int:
         help="the opponent in two-player games",
     )
     parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument(
+        "--render", action="store_true", help="also write an animated GIF of one episode"
+    )
     args = parser.parse_args(argv)
     if args.episodes < 1:
         raise UsageError(f"--episodes must be positive, got {args.episodes}")
     if args.seed < 0:
         raise UsageError(f"--seed must be a non-negative integer, got {args.seed}")
     config, network = load_run(args.run_dir)
+    if args.render:
+        path = render_episode(config, network, args.run_dir / "episode.gif", args.seed)
+        print(f"wrote {path}")
     if config.new_game().num_players == 1:
         returns = evaluate(config, network, args.episodes, args.seed)
         print(
@@ -293,13 +389,35 @@ def evaluate_against(
     ]
 
 
+def render_episode(config: MuZeroConfig, network: BaseNetwork, path: Path, seed: int) -> Path:
+    """Play one greedy episode and write its frames to an animated GIF at `path`."""
+    from PIL import Image
+
+    try:
+        game = config.game_factory(discount=config.discount, seed=seed, render_mode="rgb_array")
+    except TypeError:
+        raise UsageError(f"--render: {config.game_name} cannot draw itself") from None
+    frames = [game.render_rgb()]
+    while not game.ended() and len(game.history) < config.max_moves:
+        game.apply(int(greedy_actions(config, network, [game])[0]))
+        frames.append(game.render_rgb())
+    images = [Image.fromarray(frame) for frame in frames if frame is not None]
+    if not images:
+        raise UsageError(f"--render: {config.game_name} returned no frames")
+    images[0].save(path, save_all=True, append_images=images[1:], duration=20, loop=0)
+    return path
+
+
 def evaluate(config: MuZeroConfig, network: BaseNetwork, episodes: int, seed: int) -> list[float]:
-    """Play `episodes` greedy episodes (no noise, temperature 0); return their returns."""
+    """Play `episodes` greedy episodes (no noise, temperature 0); return their returns.
+
+    Up to 256 episodes are played at once, searched together.
+    """
     selfplay = SelfPlay(
         config,
         np.random.default_rng(seed),
         explore=False,
-        num_games=min(episodes, config.num_parallel_games),
+        num_games=min(episodes, 256),
     )
     returns: list[float] = []
     while len(returns) < episodes:

@@ -46,7 +46,8 @@ class ReplayBuffer:
     """The last `window_size` games. Pseudocode: `ReplayBuffer`.
 
     Targets are made by the game's own `make_target` once per position when a game is saved,
-    so sampling a batch only gathers rows (`sample_batch` stays cheap next to the update).
+    and the buffer keeps those tables (plain arrays) rather than the game objects: sampling a
+    batch only gathers rows, and the buffer can be written to a checkpoint as it is.
 
     Args:
         config: reads `window_size`, `batch_size`, `num_unroll_steps`, `td_steps`,
@@ -57,14 +58,12 @@ class ReplayBuffer:
         self.config = config
         self.window_size = config.window_size
         self.batch_size = config.batch_size
-        self.buffer: collections.deque[AbstractGame] = collections.deque(maxlen=self.window_size)
-        self._targets: collections.deque[_GameTargets] = collections.deque(maxlen=self.window_size)
+        self.buffer: collections.deque[_GameTargets] = collections.deque(maxlen=self.window_size)
         self.games_saved = 0
 
     def save_game(self, game: AbstractGame) -> None:
         """Store a finished game; the oldest game leaves when the window is full."""
-        self.buffer.append(game)
-        self._targets.append(self._make_targets(game))
+        self.buffer.append(self._make_targets(game))
         self.games_saved += 1
 
     def _make_targets(self, game: AbstractGame) -> _GameTargets:
@@ -88,10 +87,20 @@ class ReplayBuffer:
 
     def num_moves(self) -> int:
         """Return the number of moves held."""
-        return sum(len(targets.actions) for targets in self._targets)
+        return sum(len(targets.actions) for targets in self.buffer)
 
     def __len__(self) -> int:
         return len(self.buffer)
+
+    def state_dict(self) -> dict:
+        """Return the buffer's contents as plain arrays (for a checkpoint)."""
+        return {"games": [tuple(t) for t in self.buffer], "games_saved": self.games_saved}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what `state_dict` returned."""
+        self.buffer.clear()
+        self.buffer.extend(_GameTargets(*fields) for fields in state["games"])
+        self.games_saved = int(state["games_saved"])
 
     def sample_batch(self, num_unroll_steps: int, td_steps: int, rng: np.random.Generator) -> Batch:
         """Sample `batch_size` positions with their targets. Pseudocode: `sample_batch`.
@@ -105,7 +114,7 @@ class ReplayBuffer:
             raise ValueError(
                 "sample_batch: targets were made with the config's num_unroll_steps and td_steps"
             )
-        picks = [self._targets[i] for i in rng.integers(len(self._targets), size=self.batch_size)]
+        picks = [self.buffer[i] for i in rng.integers(len(self.buffer), size=self.batch_size)]
         positions = [int(rng.integers(len(targets.actions))) for targets in picks]
         rows = [
             tuple(field[position] for field in targets)

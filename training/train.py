@@ -132,6 +132,18 @@ class Trainer:
         self.optimizer.apply_gradients(zip(gradients, variables))
         return losses
 
+    def optimizer_state(self) -> list[np.ndarray]:
+        """Return the optimizer's variables (step count, moments) as arrays."""
+        return [variable.numpy() for variable in self.optimizer.variables]
+
+    def load_optimizer_state(self, state: list[np.ndarray]) -> None:
+        """Restore what `optimizer_state` returned."""
+        variables = self.optimizer.variables
+        if len(state) != len(variables):
+            raise ValueError(f"optimizer state has {len(state)} arrays, expected {len(variables)}")
+        for variable, value in zip(variables, state):
+            variable.assign(value)
+
     def learning_rate(self) -> float:
         """Return the current learning rate."""
         return float(self.optimizer.learning_rate)
