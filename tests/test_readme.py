@@ -41,3 +41,13 @@ def test_readme_network_example_builds_and_infers():
     nxt = network.recurrent_inference(out.hidden_state, np.array([0, 1, 0]))
     assert out.hidden_state.shape == (3, 32) and nxt.policy_logits.shape == (3, 2)
     assert np.all(np.isfinite(nxt.value))
+
+
+def test_readme_lists_every_config_field():
+    import dataclasses
+
+    from config import MuZeroConfig
+
+    text = README.read_text()
+    for field in dataclasses.fields(MuZeroConfig):
+        assert f"| `{field.name}` |" in text, field.name
