@@ -449,11 +449,12 @@ def make_connect4_config(**overrides: Any) -> MuZeroConfig:
     settings: dict[str, Any] = dict(
         residual_channels=32,
         residual_blocks=2,
-        training_steps=20_000,
+        training_steps=6000,
         checkpoint_interval=1000,
-        selfplay_moves_per_iteration=400,
+        num_simulations=25,
+        selfplay_moves_per_iteration=200,
         training_steps_per_iteration=10,
-        min_replay_moves=2000,
+        min_replay_moves=1000,
     )
     settings.update(overrides)
     return make_board_game_config(
