@@ -132,3 +132,16 @@ def test_select_action_samples_by_visit_counts(rng):
     draws = [select_action(config, 0, root, network, rng, temperature=1.0) for _ in range(4000)]
     frequencies = np.bincount(draws, minlength=4) / len(draws)
     np.testing.assert_allclose(frequencies, counts / counts.sum(), atol=0.03)
+
+
+def test_play_game_records_a_cut_episode_with_a_final_search():
+    from self_play import play_game
+
+    config = make_config(num_simulations=5, max_moves=10, value_support_size=5,
+                         reward_support_size=5)  # fmt: skip
+    game = play_game(config, config.new_network(), np.random.default_rng(0))
+    # CartPole rarely falls within 10 random-ish moves; if it did, there is no final search.
+    extra = 0 if game.terminal() else 1
+    assert len(game.history) <= 10 and len(game.rewards) == len(game.history)
+    assert len(game.root_values) == len(game.child_visits) == len(game.history) + extra
+    assert all(abs(v.sum() - 1) < 1e-6 for v in game.child_visits)
