@@ -430,7 +430,7 @@ def make_tictactoe_config(**overrides: Any) -> MuZeroConfig:
     settings: dict[str, Any] = dict(
         residual_channels=32,
         residual_blocks=1,
-        training_steps=3000,
+        training_steps=6000,
         checkpoint_interval=500,
         selfplay_moves_per_iteration=200,
         training_steps_per_iteration=10,

@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import muzero  # noqa: E402
 from config import GAMES  # noqa: E402
+from training.run_log import save_run_info  # noqa: E402
 
 
 def run(game: str, default_opponents: str, argv: list[str] | None = None) -> dict:
@@ -38,7 +39,8 @@ def run(game: str, default_opponents: str, argv: list[str] | None = None) -> dic
     if args.training_steps is not None:
         overrides["training_steps"] = args.training_steps
     config = GAMES[game](**overrides)
-    run_dir = Path(args.results_dir) / f"seed{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir = muzero.make_run_dir(Path(args.results_dir) / f"seed{args.seed}")
+    save_run_info(run_dir, config.to_dict(), {"game": game, "overrides": overrides})
     start = time.perf_counter()
     network = muzero.muzero(config, run_dir, progress=sys.stderr.isatty())
     train_seconds = time.perf_counter() - start

@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 
 import muzero  # noqa: E402
 from config import make_cartpole_config  # noqa: E402
+from training.run_log import save_run_info  # noqa: E402
 
 
 def main() -> None:
@@ -37,7 +38,8 @@ def main() -> None:
     if args.training_steps is not None:
         overrides["training_steps"] = args.training_steps
     config = make_cartpole_config(**overrides)
-    run_dir = Path(args.results_dir) / f"seed{args.seed}-{time.strftime('%Y%m%d-%H%M%S')}"
+    run_dir = muzero.make_run_dir(Path(args.results_dir) / f"seed{args.seed}")
+    save_run_info(run_dir, config.to_dict(), {"game": "cartpole", "overrides": overrides})
     start = time.perf_counter()
     network = muzero.muzero(config, run_dir, progress=sys.stderr.isatty())
     train_seconds = time.perf_counter() - start
