@@ -22,7 +22,7 @@ class FullyConnectedNetwork(BaseNetwork):
 
     Value and reward output layers start at zero, so a new network predicts 0 for both.
     Self-play calls a numpy copy of the weights (`_NumpyMirror`): for networks this small a
-    TensorFlow call costs ~25x more in overhead than the arithmetic. The copy computes the
+    TensorFlow call costs many times more in overhead than the arithmetic. The copy computes the
     same numbers as the Keras models and refreshes whenever `weights_version` changes.
 
     Args:
