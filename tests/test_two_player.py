@@ -162,9 +162,15 @@ def test_residual_network_shapes():
 
 @pytest.mark.parametrize(
     "text, message",
-    [("abc", "not a move number"), ("", "not a move number"), ("9", "out of range"),
-     ("-1", "out of range"), ("4", "not legal"), ("2.5", "not a move number")],
-)  # fmt: skip
+    [
+        ("abc", "not a move number"),
+        ("", "not a move number"),
+        ("9", "out of range"),
+        ("-1", "out of range"),
+        ("4", "not legal"),
+        ("2.5", "not a move number"),
+    ],
+)
 def test_human_input_parser_refuses_bad_moves(text, message):
     with pytest.raises(ValueError, match=message):
         parse_move(text, [0, 1, 2, 3, 5], 9)
@@ -177,9 +183,49 @@ def test_human_input_parser_accepts_legal_moves():
 def test_selfplay_never_plays_illegal_moves():
     from self_play import SelfPlay
 
-    config = tictactoe_config(num_simulations=8, num_parallel_games=6, residual_channels=8,
-                              residual_blocks=1)  # fmt: skip
+    config = tictactoe_config(
+        num_simulations=8, num_parallel_games=6, residual_channels=8, residual_blocks=1
+    )
     stats = SelfPlay(config, np.random.default_rng(0)).play(config.new_network(), 60)
     assert stats.finished
     for game in stats.finished:  # TicTacToe.step raises on an illegal move
         assert game.terminal() and len(game.child_visits) == len(game.history)
+
+
+def test_play_command_refuses_bad_input_and_quits_cleanly(tmp_path, capsys):
+    import muzero
+
+    settings = [
+        "num_simulations=4",
+        "residual_channels=4",
+        "residual_blocks=1",
+        "min_replay_moves=20",
+        "selfplay_moves_per_iteration=20",
+        "training_steps_per_iteration=2",
+        "batch_size=8",
+        "num_parallel_games=4",
+    ]
+    args = [
+        "--game",
+        "tictactoe",
+        "--training-steps",
+        "2",
+        "--results-dir",
+        str(tmp_path),
+        "--no-progress",
+    ]
+    assert muzero.main(args + [a for s in settings for a in ("--set", s)]) == 0
+    run_dir = next((tmp_path / "tictactoe").iterdir())
+    typed = iter(["abc", "99", "4", "4"])
+
+    def read(prompt):
+        try:
+            return next(typed)
+        except StopIteration:
+            raise EOFError from None
+
+    capsys.readouterr()
+    assert muzero.play_command([str(run_dir)], read=read) == 0
+    out = capsys.readouterr().out
+    assert "'abc' is not a move number" in out and "99 is out of range" in out
+    assert "MuZero plays" in out and "4 is not legal now" in out and "game abandoned" in out
