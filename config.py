@@ -440,7 +440,7 @@ def make_tictactoe_config(**overrides: Any) -> MuZeroConfig:
     settings.update(overrides)
     return make_board_game_config(
         "tictactoe", 9, (3, 3, 3), 9, dirichlet_alpha=0.3, lr_init=0.003,
-        game_factory=TicTacToe, temperature_moves=4, **settings,
+        game_factory=TicTacToe, temperature_moves=6, **settings,
     )  # fmt: skip
 
 
