@@ -449,7 +449,7 @@ def make_connect4_config(**overrides: Any) -> MuZeroConfig:
     settings: dict[str, Any] = dict(
         residual_channels=32,
         residual_blocks=2,
-        training_steps=6000,
+        training_steps=5000,
         checkpoint_interval=1000,
         num_simulations=25,
         selfplay_moves_per_iteration=200,
