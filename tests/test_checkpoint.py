@@ -107,8 +107,6 @@ def test_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(tmp_path, 
 
 
 def test_ctrl_c_saves_a_checkpoint(tmp_path, monkeypatch, capsys):
-    import self_play
-
     calls = {"n": 0}
     original = muzero.run_selfplay
 
@@ -118,7 +116,6 @@ def test_ctrl_c_saves_a_checkpoint(tmp_path, monkeypatch, capsys):
             raise KeyboardInterrupt
         return original(*args, **kwargs)
 
-    del self_play
     monkeypatch.setattr(muzero, "run_selfplay", interrupted)
     status = muzero.run_training(tiny_config(training_steps=100), tmp_path, False, resume=False)
     assert status == 130
