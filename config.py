@@ -157,6 +157,9 @@ class MuZeroConfig:
     """Value support ``-n .. n`` (paper: 300)."""
     reward_support_size: int = 300
     """Reward support ``-n .. n`` (paper: 300)."""
+    value_transform: bool = True
+    """Squash values and rewards with h before the support (paper, Atari); False: encode them
+    as they are (board games: the support -1, 0, 1 is loss, draw, win)."""
     hidden_state_size: int = 64
     """Width of the hidden state (fully connected networks)."""
     hidden_layers: tuple[int, ...] = (64,)
@@ -294,6 +297,7 @@ def make_fully_connected_network(config: MuZeroConfig) -> FullyConnectedNetwork:
         hidden_state_size=config.hidden_state_size,
         hidden_layers=config.hidden_layers,
         hidden_state_scaling=config.hidden_state_scaling,
+        value_transform=config.value_transform,
     )
 
 
@@ -307,6 +311,7 @@ def make_residual_network(config: MuZeroConfig) -> ResidualNetwork:
         channels=config.residual_channels,
         blocks=config.residual_blocks,
         hidden_state_scaling=config.hidden_state_scaling,
+        value_transform=config.value_transform,
     )
 
 
@@ -417,6 +422,7 @@ def make_board_game_config(
         lr_decay_steps=20_000,
         value_support_size=1,
         reward_support_size=1,
+        value_transform=False,
         num_parallel_games=64,
         batch_size=128,
         window_size=3000,

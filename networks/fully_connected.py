@@ -32,6 +32,7 @@ class FullyConnectedNetwork(BaseNetwork):
         hidden_state_size: width of the hidden state.
         hidden_layers: widths of the hidden layers of each of the three models.
         hidden_state_scaling: ``"min_max"`` (paper) or ``"tanh"``.
+        value_transform: decode values and rewards with `h_inverse` (as `BaseNetwork`).
         numpy_inference: use the numpy copy for inference (False: the compiled Keras path).
     """
 
@@ -44,6 +45,7 @@ class FullyConnectedNetwork(BaseNetwork):
         hidden_state_size: int = 64,
         hidden_layers: tuple[int, ...] = (64,),
         hidden_state_scaling: str = "min_max",
+        value_transform: bool = True,
         numpy_inference: bool = True,
     ):
         self.hidden_state_size = hidden_state_size
@@ -55,6 +57,7 @@ class FullyConnectedNetwork(BaseNetwork):
             value_support_size,
             reward_support_size,
             hidden_state_scaling,
+            value_transform,
         )
         self._mirror: _NumpyMirror | None = None
 

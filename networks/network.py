@@ -63,7 +63,9 @@ class BaseNetwork(Network):
 
     and may override `encode_action` (default: one-hot `[B, A]`). Hidden states are scaled
     here (`scale_hidden_state`), after the representation and after every dynamics step.
-    Inference is compiled once with fixed signatures (any batch size, no retracing).
+    Inference is compiled once with fixed signatures (any batch size, no retracing). Value and
+    reward logits are decoded with `logits_to_scalar`, through `h_inverse` unless
+    `value_transform` is False.
     """
 
     def __init__(
@@ -73,12 +75,14 @@ class BaseNetwork(Network):
         value_support_size: int,
         reward_support_size: int,
         hidden_state_scaling: str = "min_max",
+        value_transform: bool = True,
     ):
         self.observation_shape = tuple(observation_shape)
         self.action_space_size = action_space_size
         self.value_support_size = value_support_size
         self.reward_support_size = reward_support_size
         self.hidden_state_scaling = hidden_state_scaling
+        self.value_transform = value_transform
         self.representation = self.build_representation()
         self.dynamics = self.build_dynamics()
         self.prediction = self.build_prediction()
@@ -168,7 +172,7 @@ class BaseNetwork(Network):
     def initial_inference(self, observations: np.ndarray) -> NetworkOutput:
         """Pseudocode: `Network.initial_inference`, batched."""
         hidden, policy_logits, value_logits = self.initial_inference_logits(observations)
-        value = logits_to_scalar(value_logits, self.value_support_size)
+        value = logits_to_scalar(value_logits, self.value_support_size, self.value_transform)
         return NetworkOutput(value, np.zeros_like(value), policy_logits, hidden)
 
     def recurrent_inference(self, hidden_states: np.ndarray, actions: np.ndarray) -> NetworkOutput:
@@ -176,8 +180,8 @@ class BaseNetwork(Network):
         hidden, reward_logits, policy_logits, value_logits = self.recurrent_inference_logits(
             hidden_states, actions
         )
-        value = logits_to_scalar(value_logits, self.value_support_size)
-        reward = logits_to_scalar(reward_logits, self.reward_support_size)
+        value = logits_to_scalar(value_logits, self.value_support_size, self.value_transform)
+        reward = logits_to_scalar(reward_logits, self.reward_support_size, self.value_transform)
         return NetworkOutput(value, reward, policy_logits, hidden)
 
     # ----- weights ----------------------------------------------------------------------------

@@ -52,6 +52,7 @@ class ResidualNetwork(BaseNetwork):
         channels: planes of the hidden state and of every convolution.
         blocks: residual blocks in each of the three towers.
         hidden_state_scaling: ``"min_max"`` (paper) or ``"tanh"``.
+        value_transform: decode values and rewards with `h_inverse` (as `BaseNetwork`).
     """
 
     def __init__(
@@ -63,6 +64,7 @@ class ResidualNetwork(BaseNetwork):
         channels: int = 32,
         blocks: int = 2,
         hidden_state_scaling: str = "min_max",
+        value_transform: bool = True,
     ):
         self.channels = channels
         self.blocks = blocks
@@ -78,6 +80,7 @@ class ResidualNetwork(BaseNetwork):
             value_support_size,
             reward_support_size,
             hidden_state_scaling,
+            value_transform,
         )
 
     def build_representation(self) -> keras.Model:

@@ -26,19 +26,23 @@ def h_inverse(y: np.ndarray | float) -> np.ndarray:
     return np.sign(y) * ((((root - 1.0) / (2.0 * EPSILON)) ** 2) - 1.0)
 
 
-def scalar_to_support(x: np.ndarray | float, support_size: int) -> np.ndarray:
+def scalar_to_support(
+    x: np.ndarray | float, support_size: int, transform: bool = True
+) -> np.ndarray:
     """Encode scalars as two-hot distributions over ``-support_size .. support_size``.
 
-    The scalar is transformed with `h` first and clipped to the support.
+    The scalar is transformed with `h` first (unless `transform` is False) and clipped to the
+    support.
 
     Args:
         x: scalars of any shape `S`.
         support_size: the support covers ``2 * support_size + 1`` integers.
+        transform: squash with `h` (the paper's Atari encoding); False encodes `x` itself.
 
     Returns:
         `[*S, 2 * support_size + 1]` float32 probabilities. Inverse: `support_to_scalar`.
     """
-    y = np.clip(h(x), -support_size, support_size)
+    y = np.clip(h(x) if transform else np.asarray(x, dtype=np.float64), -support_size, support_size)
     low = np.floor(y)
     upper_weight = y - low
     low_index = (low + support_size).astype(np.int64)
@@ -60,23 +64,26 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
-def support_to_scalar(probabilities: np.ndarray, support_size: int) -> np.ndarray:
+def support_to_scalar(
+    probabilities: np.ndarray, support_size: int, transform: bool = True
+) -> np.ndarray:
     """Decode distributions over the support back to scalars: the expectation, then `h_inverse`.
 
     Args:
         probabilities: `[*S, 2 * support_size + 1]`, each row summing to one.
-        support_size: as in `scalar_to_support`.
+        support_size, transform: as in `scalar_to_support` (False: no `h_inverse`).
 
     Returns:
         `[*S]` float64 scalars.
     """
     support = np.arange(-support_size, support_size + 1, dtype=np.float64)
-    return h_inverse(np.asarray(probabilities, dtype=np.float64) @ support)
+    expectation = np.asarray(probabilities, dtype=np.float64) @ support
+    return h_inverse(expectation) if transform else expectation
 
 
-def logits_to_scalar(logits: np.ndarray, support_size: int) -> np.ndarray:
+def logits_to_scalar(logits: np.ndarray, support_size: int, transform: bool = True) -> np.ndarray:
     """Decode network logits over the support to scalars (softmax, then `support_to_scalar`)."""
-    return support_to_scalar(softmax(logits), support_size)
+    return support_to_scalar(softmax(logits), support_size, transform)
 
 
 def scale_hidden_state(hidden: np.ndarray, mode: str, xp=np) -> np.ndarray:

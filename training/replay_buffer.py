@@ -127,8 +127,8 @@ class ReplayBuffer:
         return Batch(
             observations,
             actions.astype(np.int32),
-            scalar_to_support(values, config.value_support_size),
-            scalar_to_support(rewards, config.reward_support_size),
+            scalar_to_support(values, config.value_support_size, config.value_transform),
+            scalar_to_support(rewards, config.reward_support_size, config.value_transform),
             policies,
             masks,
         )
