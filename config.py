@@ -141,6 +141,9 @@ class MuZeroConfig:
     """Steps of one `lr_decay_rate` decay (applied continuously)."""
     value_loss_weight: float = 1.0
     """Weight of the value loss (paper appendix H uses 0.25 for Reanalyze)."""
+    augment_symmetries: bool = False
+    """Train each sampled position under a random symmetry of the game (its `symmetries()`;
+    AlphaGo Zero's augmentation, not in MuZero)."""
 
     # --- acting and learning in one process (not in the pseudocode) ---
     selfplay_moves_per_iteration: int = 200
@@ -257,6 +260,11 @@ class MuZeroConfig:
             raise ValueError(f"known_bounds must have min < max, got {self.known_bounds}")
         if self.game_factory is None or self.network_factory is None:
             raise ValueError("game_factory and network_factory must be given")
+        if self.augment_symmetries and not callable(getattr(self.game_factory, "symmetries", None)):
+            raise ValueError(
+                "augment_symmetries needs a game_factory with symmetries() (a game class); "
+                f"got {self.game_factory!r}"
+            )
 
     def settable_fields(self) -> dict[str, type]:
         """Return the fields `--set FIELD=VALUE` may change, with their declared types.

@@ -1,6 +1,6 @@
 """Games: the episode record of the pseudocode (`AbstractGame`) and the games themselves."""
 
-from game.abstract_game import AbstractGame, ActionHistory, Player, Target
+from game.abstract_game import AbstractGame, ActionHistory, Player, Symmetry, Target
 from game.board_game import BoardGame
 from game.cartpole import CartPole
 from game.connect4 import Connect4
@@ -9,5 +9,5 @@ from game.tictactoe import TicTacToe
 
 __all__ = [
     "AbstractGame", "ActionHistory", "BoardGame", "CartPole", "Connect4", "GymGame", "Player",
-    "Target", "TicTacToe",
+    "Symmetry", "Target", "TicTacToe",
 ]  # fmt: skip

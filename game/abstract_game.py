@@ -8,6 +8,7 @@ A game subclasses `AbstractGame` and implements `step`, `terminal`, `legal_actio
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +66,20 @@ class Target:
     policy_mask: float
 
 
+@dataclass(frozen=True)
+class Symmetry:
+    """A map of a game onto itself that keeps the rules: a position and its image under the map
+    have the same value, and the same policy up to renumbering the actions.
+
+    Attributes:
+        observations: maps `[N, *observation_shape]` observations to their images.
+        actions: `[A]` ints, a permutation: action `a` becomes action `actions[a]`.
+    """
+
+    observations: Callable[[np.ndarray], np.ndarray]
+    actions: np.ndarray
+
+
 class AbstractGame(abc.ABC):
     """One episode: the pseudocode's `Game` record plus the hooks a game implements.
 
@@ -116,6 +131,11 @@ class AbstractGame(abc.ABC):
     def render(self) -> str:
         """Return a human-readable picture of the current state (text)."""
         return repr(self)
+
+    @classmethod
+    def symmetries(cls) -> list[Symmetry]:
+        """Return the game's symmetries other than the identity (for `augment_symmetries`)."""
+        return []
 
     # ----- the pseudocode's record ------------------------------------------------------
     def apply(self, action: int) -> None:

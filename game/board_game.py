@@ -6,7 +6,7 @@ import abc
 
 import numpy as np
 
-from game.abstract_game import AbstractGame
+from game.abstract_game import AbstractGame, Symmetry
 
 
 class BoardGame(AbstractGame):
@@ -26,6 +26,19 @@ class BoardGame(AbstractGame):
         self.board = np.zeros((self.rows, self.columns), dtype=np.int8)
         self.boards = [self.board.copy()]
         self._winner = 0
+
+    @classmethod
+    def board_symmetry(cls, cells: np.ndarray, actions: np.ndarray) -> Symmetry:
+        """Return the symmetry that moves the cell `cells[j]` to cell `j` (flat indices) and
+        renumbers action `a` as `actions[a]`; it maps `[N, rows, columns, planes]` images."""
+        cells = np.asarray(cells).reshape(-1)
+        shape = (cls.rows * cls.columns,)
+
+        def observations(images: np.ndarray) -> np.ndarray:
+            flat = images.reshape(len(images), *shape, images.shape[-1])
+            return flat[:, cells].reshape(images.shape)
+
+        return Symmetry(observations, np.asarray(actions))
 
     @abc.abstractmethod
     def place(self, action: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from game.abstract_game import Symmetry
 from game.board_game import BoardGame
 
 
@@ -31,6 +32,12 @@ class Connect4(BoardGame):
 
     def __init__(self, discount: float = 1.0, seed: int | None = None):
         super().__init__(action_space_size=7, discount=discount)
+
+    @classmethod
+    def symmetries(cls) -> list[Symmetry]:
+        """The mirror image, left to right: column c becomes column 6 - c."""
+        cells = np.arange(cls.rows * cls.columns).reshape(cls.rows, cls.columns)
+        return [cls.board_symmetry(cells[:, ::-1], np.arange(cls.columns)[::-1])]
 
     def legal_actions(self) -> list[int]:
         if self.terminal():

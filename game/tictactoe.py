@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from game.abstract_game import Symmetry
 from game.board_game import BoardGame
 
 LINES = np.array(
@@ -25,6 +26,14 @@ class TicTacToe(BoardGame):
 
     def __init__(self, discount: float = 1.0, seed: int | None = None):
         super().__init__(action_space_size=9, discount=discount)
+
+    @classmethod
+    def symmetries(cls) -> list[Symmetry]:
+        """The seven rotations and reflections of the square other than the identity."""
+        cells = np.arange(9).reshape(3, 3)
+        images = [np.rot90(grid, k) for grid in (cells, cells.T) for k in range(4)][1:]
+        # Cell images[j] moves to cell j, so the mark on cell a lands where images == a.
+        return [cls.board_symmetry(image, np.argsort(image.reshape(-1))) for image in images]
 
     def legal_actions(self) -> list[int]:
         if self.terminal():

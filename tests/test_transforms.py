@@ -72,3 +72,15 @@ def test_min_max_scaling_by_hand_and_same_in_tensorflow():
         np.asarray(scale_hidden_state(tnp.asarray(hidden), "min_max", xp=tnp)), expected
     )
     np.testing.assert_allclose(scale_hidden_state(hidden, "tanh"), np.tanh(hidden))
+
+
+def test_support_without_transform_is_the_value_itself():
+    # Board games: -1, 0, 1 are loss, draw, win; no h.
+    np.testing.assert_allclose(scalar_to_support(np.array([1.0, -1.0, 0.25]), 1, False), [
+        [0, 0, 1], [1, 0, 0], [0, 0.75, 0.25],
+    ])  # fmt: skip
+    probabilities = np.array([[0.2, 0.3, 0.5]])
+    np.testing.assert_allclose(support_to_scalar(probabilities, 1, transform=False), [0.3])
+    assert support_to_scalar(probabilities, 1) > 0.3  # h_inverse stretches it
+    logits = np.log(probabilities)
+    np.testing.assert_allclose(logits_to_scalar(logits, 1, transform=False), [0.3])

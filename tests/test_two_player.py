@@ -1,5 +1,7 @@
 """Two players: sign conventions, forced wins and blocks, batched == reference, the games."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -229,3 +231,76 @@ def test_play_command_refuses_bad_input_and_quits_cleanly(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "'abc' is not a move number" in out and "99 is out of range" in out
     assert "MuZero plays" in out and "4 is not legal now" in out and "game abandoned" in out
+
+
+@pytest.mark.parametrize(
+    "game_class, moves, count",
+    [(Connect4, [0, 1, 1, 3, 2, 2, 6, 5], 1), (TicTacToe, [0, 5, 1, 7, 8], 7)],
+)
+def test_symmetries_map_games_onto_the_games_of_renumbered_moves(game_class, moves, count):
+    symmetries = game_class.symmetries()
+    assert len(symmetries) == count
+    # Distinct permutations, none of them the identity.
+    identity = tuple(range(len(symmetries[0].actions)))
+    permutations = {tuple(symmetry.actions) for symmetry in symmetries} | {identity}
+    assert len(permutations) == count + 1
+    game = play(game_class(), moves)
+    images = np.stack([game.make_image(i) for i in range(len(moves) + 1)])
+    for symmetry in symmetries:
+        assert sorted(symmetry.actions) == list(range(len(symmetry.actions)))
+        image = play(game_class(), [int(symmetry.actions[m]) for m in moves])
+        expected = np.stack([image.make_image(i) for i in range(len(moves) + 1)])
+        np.testing.assert_array_equal(symmetry.observations(images), expected)
+
+
+def test_connect4_mirror_by_hand():
+    (mirror,) = Connect4.symmetries()
+    assert mirror.actions.tolist() == [6, 5, 4, 3, 2, 1, 0]
+    image = play(Connect4(), [0]).make_image(-1)  # O to play; X's disc bottom left
+    assert image[5, 0, 1] == 1
+    assert mirror.observations(image[None])[0, 5, 6, 1] == 1
+
+
+def test_replay_augmentation_maps_observation_actions_and_policy_together():
+    from training import ReplayBuffer
+
+    config = make_connect4_config(augment_symmetries=True, batch_size=64, num_unroll_steps=3)
+    game = play(Connect4(), [0, 1, 1, 3, 2])
+    for step in range(len(game.history)):
+        visits = np.zeros(7)
+        visits[[0, 1, 2, 3]] = [1, 2, 3, 4 + step]  # an asymmetric policy
+        game.child_visits.append(visits / visits.sum())
+        game.root_values.append(0.0)
+        game.to_plays.append(step % 2)
+    replay = ReplayBuffer(config)
+    replay.save_game(game)
+    plain = ReplayBuffer(make_connect4_config(batch_size=64, num_unroll_steps=3))
+    plain.save_game(game)
+    (mirror,) = Connect4.symmetries()
+    batch = replay.sample_batch(3, config.td_steps, np.random.default_rng(0))
+    reference = plain.sample_batch(3, config.td_steps, np.random.default_rng(0))
+    flipped = np.zeros(len(batch.actions), bool)
+    for row in range(len(batch.actions)):
+        # The same draws pick the same position; actions past the end are random in both.
+        known = reference.masks[row, 1:, 2] > 0
+        obs, actions, policy = (
+            reference.observations[row],
+            reference.actions[row],
+            reference.target_policies[row],
+        )
+        if not np.allclose(batch.target_policies[row], policy):
+            flipped[row] = True
+            obs = mirror.observations(obs[None])[0]
+            actions = mirror.actions[actions]
+            policy = policy[:, ::-1]
+        np.testing.assert_array_equal(batch.observations[row], obs)
+        np.testing.assert_array_equal(batch.actions[row][known], actions[known])
+        np.testing.assert_allclose(batch.target_policies[row], policy)
+        np.testing.assert_array_equal(batch.target_values[row], reference.target_values[row])
+    assert 10 < flipped.sum() < 54  # about half of 64 are mirrored
+
+
+def test_augment_symmetries_needs_a_game_with_symmetries():
+    config = make_connect4_config()
+    with pytest.raises(ValueError, match="augment_symmetries"):
+        dataclasses.replace(config, augment_symmetries=True, game_factory=lambda **kw: Connect4())

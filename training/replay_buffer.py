@@ -60,6 +60,7 @@ class ReplayBuffer:
         self.batch_size = config.batch_size
         self.buffer: collections.deque[_GameTargets] = collections.deque(maxlen=self.window_size)
         self.games_saved = 0
+        self.symmetries = config.game_factory.symmetries() if config.augment_symmetries else []
 
     def save_game(self, game: AbstractGame) -> None:
         """Store a finished game; the oldest game leaves when the window is full."""
@@ -124,6 +125,8 @@ class ReplayBuffer:
         # Past the end of an episode the actions are random (pseudocode: the history slice).
         random_actions = rng.integers(config.action_space_size, size=actions.shape)
         actions = np.where(actions < 0, random_actions, actions)
+        if self.symmetries:
+            observations, actions, policies = self._augment(observations, actions, policies, rng)
         return Batch(
             observations,
             actions.astype(np.int32),
@@ -132,3 +135,17 @@ class ReplayBuffer:
             policies,
             masks,
         )
+
+    def _augment(self, observations, actions, policies, rng: np.random.Generator):
+        """Map each sample by a symmetry drawn uniformly (the identity among them)."""
+        observations, actions, policies = observations.copy(), actions.copy(), policies.copy()
+        choice = rng.integers(len(self.symmetries) + 1, size=len(observations))
+        for index, symmetry in enumerate(self.symmetries, start=1):
+            rows = np.flatnonzero(choice == index)
+            if len(rows) == 0:
+                continue
+            observations[rows] = symmetry.observations(observations[rows])
+            actions[rows] = symmetry.actions[actions[rows]]
+            # The new action symmetry.actions[a] has the probability the old action a had.
+            policies[rows] = policies[rows][..., np.argsort(symmetry.actions)]
+        return observations, actions, policies
