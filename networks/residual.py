@@ -32,10 +32,13 @@ def _tower(x, channels: int, blocks: int):
     return x
 
 
-def _head(x, outputs: int, name: str, zero: bool = False):
-    """A 1x1 convolution to two planes, then a dense layer to `outputs` logits."""
+def _head(x, outputs: int, name: str, zero: bool = False, hidden_units: int = 0):
+    """A 1x1 convolution to two planes, then (with `hidden_units`) a ReLU dense layer, then a
+    dense layer to `outputs` logits."""
     x = keras.layers.ReLU()(keras.layers.BatchNormalization()(_conv(x, 2, kernel=1)))
     x = keras.layers.Flatten()(x)
+    if hidden_units:
+        x = keras.layers.Dense(hidden_units, activation="relu")(x)
     initializer = "zeros" if zero else "glorot_uniform"
     return keras.layers.Dense(outputs, kernel_initializer=initializer, name=name)(x)
 
@@ -51,6 +54,8 @@ class ResidualNetwork(BaseNetwork):
         action_space_size, value_support_size, reward_support_size: as `BaseNetwork`.
         channels: planes of the hidden state and of every convolution.
         blocks: residual blocks in each of the three towers.
+        head_units: width of the hidden dense layer of the value and reward heads (the
+            paper's board-game value head has one; 0: none).
         hidden_state_scaling: ``"min_max"`` (paper) or ``"tanh"``.
         value_transform: decode values and rewards with `h_inverse` (as `BaseNetwork`).
     """
@@ -63,11 +68,13 @@ class ResidualNetwork(BaseNetwork):
         reward_support_size: int,
         channels: int = 32,
         blocks: int = 2,
+        head_units: int = 64,
         hidden_state_scaling: str = "min_max",
         value_transform: bool = True,
     ):
         self.channels = channels
         self.blocks = blocks
+        self.head_units = head_units
         rows, columns = observation_shape[:2]
         if action_space_size not in (rows * columns, columns):
             raise ValueError(
@@ -94,7 +101,9 @@ class ResidualNetwork(BaseNetwork):
         action = keras.Input((rows, columns, 1), name="action")
         x = keras.layers.Concatenate()([hidden, action])
         next_hidden = _tower(x, self.channels, self.blocks)
-        reward = _head(next_hidden, 2 * self.reward_support_size + 1, "reward_out", zero=True)
+        reward = _head(
+            next_hidden, 2 * self.reward_support_size + 1, "reward_out", True, self.head_units
+        )
         return keras.Model([hidden, action], [next_hidden, reward], name="dynamics")
 
     def build_prediction(self) -> keras.Model:
@@ -102,7 +111,7 @@ class ResidualNetwork(BaseNetwork):
         hidden = keras.Input((rows, columns, self.channels), name="hidden_state")
         x = _tower(hidden, self.channels, 1)
         policy = _head(x, self.action_space_size, "policy_out")
-        value = _head(x, 2 * self.value_support_size + 1, "value_out", zero=True)
+        value = _head(x, 2 * self.value_support_size + 1, "value_out", True, self.head_units)
         return keras.Model(hidden, [policy, value], name="prediction")
 
     def encode_action(self, hidden_states: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
