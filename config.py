@@ -461,14 +461,15 @@ def make_tictactoe_config(**overrides: Any) -> MuZeroConfig:
 def make_connect4_config(**overrides: Any) -> MuZeroConfig:
     """Return the Connect Four config (see README for what it reaches)."""
     settings: dict[str, Any] = dict(
-        residual_channels=32,
-        residual_blocks=2,
-        training_steps=5000,
+        residual_channels=16,
+        residual_blocks=1,
+        training_steps=11_000,
         checkpoint_interval=1000,
-        num_simulations=25,
+        num_simulations=50,
         selfplay_moves_per_iteration=200,
         training_steps_per_iteration=10,
         min_replay_moves=1000,
+        augment_symmetries=True,
     )
     settings.update(overrides)
     return make_board_game_config(

@@ -274,7 +274,9 @@ def test_replay_augmentation_maps_observation_actions_and_policy_together():
         game.to_plays.append(step % 2)
     replay = ReplayBuffer(config)
     replay.save_game(game)
-    plain = ReplayBuffer(make_connect4_config(batch_size=64, num_unroll_steps=3))
+    plain = ReplayBuffer(
+        make_connect4_config(augment_symmetries=False, batch_size=64, num_unroll_steps=3)
+    )
     plain.save_game(game)
     (mirror,) = Connect4.symmetries()
     batch = replay.sample_batch(3, config.td_steps, np.random.default_rng(0))
