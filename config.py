@@ -173,6 +173,9 @@ class MuZeroConfig:
     """Planes of the hidden state and convolutions (residual networks)."""
     residual_blocks: int = 2
     """Residual blocks per tower (residual networks)."""
+    residual_head_units: int = 64
+    """Width of the hidden dense layer of the value and reward heads (residual networks; 0:
+    none, a linear head)."""
 
     # --- run ---
     seed: int = 0
@@ -218,6 +221,7 @@ class MuZeroConfig:
             "value_support_size",
             "reward_support_size",
             "hidden_state_size",
+            "residual_channels",
             "log_interval",
         )
         for name in positive_ints:
@@ -235,7 +239,14 @@ class MuZeroConfig:
         for name in ("root_exploration_fraction", "momentum"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)!r}")
-        for name in ("pb_c_init", "weight_decay", "value_loss_weight", "min_replay_moves"):
+        for name in (
+            "pb_c_init",
+            "weight_decay",
+            "value_loss_weight",
+            "min_replay_moves",
+            "residual_blocks",
+            "residual_head_units",
+        ):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         if not 0.0 < self.lr_decay_rate <= 1.0:
@@ -318,6 +329,7 @@ def make_residual_network(config: MuZeroConfig) -> ResidualNetwork:
         reward_support_size=config.reward_support_size,
         channels=config.residual_channels,
         blocks=config.residual_blocks,
+        head_units=config.residual_head_units,
         hidden_state_scaling=config.hidden_state_scaling,
         value_transform=config.value_transform,
     )
@@ -444,6 +456,8 @@ def make_tictactoe_config(**overrides: Any) -> MuZeroConfig:
     settings: dict[str, Any] = dict(
         residual_channels=32,
         residual_blocks=1,
+        residual_head_units=0,
+        value_transform=True,
         training_steps=6000,
         checkpoint_interval=500,
         selfplay_moves_per_iteration=200,

@@ -162,6 +162,15 @@ def test_residual_network_shapes():
         assert nxt.hidden_state.shape == out.hidden_state.shape and nxt.reward.shape == (3,)
 
 
+@pytest.mark.parametrize("units, widths", [(0, [7, 3]), (16, [7, 16, 3])])
+def test_residual_value_head_has_the_configured_hidden_layer(units, widths):
+    config = make_connect4_config(residual_channels=8, residual_head_units=units)
+    network = config.new_network()
+    dense = [layer.units for layer in network.prediction.layers if hasattr(layer, "units")]
+    assert sorted(dense) == sorted(widths)  # policy 7, value 3 (-1, 0, 1), hidden if any
+    assert network.initial_inference(np.zeros((2, 6, 7, 3), np.float32)).value.shape == (2,)
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
