@@ -32,10 +32,9 @@ class BoardGame(AbstractGame):
         """Return the symmetry that moves the cell `cells[j]` to cell `j` (flat indices) and
         renumbers action `a` as `actions[a]`; it maps `[N, rows, columns, planes]` images."""
         cells = np.asarray(cells).reshape(-1)
-        shape = (cls.rows * cls.columns,)
 
         def observations(images: np.ndarray) -> np.ndarray:
-            flat = images.reshape(len(images), *shape, images.shape[-1])
+            flat = images.reshape(len(images), cls.rows * cls.columns, -1)
             return flat[:, cells].reshape(images.shape)
 
         return Symmetry(observations, np.asarray(actions))
