@@ -137,8 +137,8 @@ class ReplayBuffer:
         )
 
     def _augment(self, observations, actions, policies, rng: np.random.Generator):
-        """Map each sample by a symmetry drawn uniformly (the identity among them)."""
-        observations, actions, policies = observations.copy(), actions.copy(), policies.copy()
+        """Map each sample by a symmetry drawn uniformly (the identity among them), in place:
+        the arrays are the fresh ones `sample_batch` just stacked."""
         choice = rng.integers(len(self.symmetries) + 1, size=len(observations))
         for index, symmetry in enumerate(self.symmetries, start=1):
             rows = np.flatnonzero(choice == index)
