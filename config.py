@@ -144,6 +144,10 @@ class MuZeroConfig:
     augment_symmetries: bool = False
     """Train each sampled position under a random symmetry of the game (its `symmetries()`;
     AlphaGo Zero's augmentation, not in MuZero)."""
+    jit_compile: bool = False
+    """Compile the training step with XLA (not in the pseudocode): on CPU it trains the
+    residual network ~1.7x faster, but the numbers differ in the last bits from the plain
+    graph and the first step compiles for a few seconds."""
 
     # --- acting and learning in one process (not in the pseudocode) ---
     selfplay_moves_per_iteration: int = 200
@@ -176,6 +180,9 @@ class MuZeroConfig:
     residual_head_units: int = 64
     """Width of the hidden dense layer of the value and reward heads (residual networks; 0:
     none, a linear head)."""
+    residual_prediction_blocks: int = 1
+    """Residual blocks of the prediction tower (residual networks; 0: the policy and value
+    heads read the hidden state directly, as the paper's f)."""
 
     # --- run ---
     seed: int = 0
@@ -246,9 +253,13 @@ class MuZeroConfig:
             "min_replay_moves",
             "residual_blocks",
             "residual_head_units",
+            "residual_prediction_blocks",
         ):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        for name in ("value_transform", "augment_symmetries", "jit_compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not 0.0 < self.lr_decay_rate <= 1.0:
             raise ValueError(f"lr_decay_rate must be in (0, 1], got {self.lr_decay_rate!r}")
         choices = {
@@ -330,6 +341,7 @@ def make_residual_network(config: MuZeroConfig) -> ResidualNetwork:
         channels=config.residual_channels,
         blocks=config.residual_blocks,
         head_units=config.residual_head_units,
+        prediction_blocks=config.residual_prediction_blocks,
         hidden_state_scaling=config.hidden_state_scaling,
         value_transform=config.value_transform,
     )
@@ -477,11 +489,13 @@ def make_connect4_config(**overrides: Any) -> MuZeroConfig:
     settings: dict[str, Any] = dict(
         residual_channels=16,
         residual_blocks=1,
-        training_steps=11_000,
+        residual_prediction_blocks=0,
+        jit_compile=True,
+        training_steps=18_000,
         checkpoint_interval=1000,
         num_simulations=50,
         selfplay_moves_per_iteration=200,
-        training_steps_per_iteration=10,
+        training_steps_per_iteration=20,
         min_replay_moves=1000,
         augment_symmetries=True,
     )

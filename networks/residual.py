@@ -53,9 +53,11 @@ class ResidualNetwork(BaseNetwork):
         observation_shape: `(rows, columns, planes)`.
         action_space_size, value_support_size, reward_support_size: as `BaseNetwork`.
         channels: planes of the hidden state and of every convolution.
-        blocks: residual blocks in each of the three towers.
+        blocks: residual blocks of the representation and dynamics towers.
         head_units: width of the hidden dense layer of the value and reward heads (the
             paper's board-game value head has one; 0: none).
+        prediction_blocks: residual blocks of the prediction tower, after a convolution;
+            0: no tower, the heads read the hidden state (the paper's f is AlphaZero's heads).
         hidden_state_scaling: ``"min_max"`` (paper) or ``"tanh"``.
         value_transform: decode values and rewards with `h_inverse` (as `BaseNetwork`).
     """
@@ -69,12 +71,14 @@ class ResidualNetwork(BaseNetwork):
         channels: int = 32,
         blocks: int = 2,
         head_units: int = 64,
+        prediction_blocks: int = 1,
         hidden_state_scaling: str = "min_max",
         value_transform: bool = True,
     ):
         self.channels = channels
         self.blocks = blocks
         self.head_units = head_units
+        self.prediction_blocks = prediction_blocks
         rows, columns = observation_shape[:2]
         if action_space_size not in (rows * columns, columns):
             raise ValueError(
@@ -109,7 +113,9 @@ class ResidualNetwork(BaseNetwork):
     def build_prediction(self) -> keras.Model:
         rows, columns = self.observation_shape[:2]
         hidden = keras.Input((rows, columns, self.channels), name="hidden_state")
-        x = _tower(hidden, self.channels, 1)
+        x = hidden
+        if self.prediction_blocks:
+            x = _tower(hidden, self.channels, self.prediction_blocks)
         policy = _head(x, self.action_space_size, "policy_out")
         value = _head(x, 2 * self.value_support_size + 1, "value_out", True, self.head_units)
         return keras.Model(hidden, [policy, value], name="prediction")

@@ -112,6 +112,7 @@ class Trainer:
         k = config.num_unroll_steps
         self._step = tf.function(
             self._update,
+            jit_compile=config.jit_compile,
             input_signature=[
                 obs,
                 tf.TensorSpec([None, k], tf.int32),
