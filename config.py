@@ -156,6 +156,9 @@ class MuZeroConfig:
     """Training steps between self-play phases."""
     min_replay_moves: int = 500
     """Moves in the replay buffer before training starts."""
+    concurrent_training: bool = False
+    """Run each iteration's training steps in a background thread while that iteration's
+    self-play acts with the weights from before them (overlaps the two; deterministic)."""
 
     # --- network ---
     network_factory: Callable[[MuZeroConfig], BaseNetwork] = field(repr=False, default=None)
@@ -176,7 +179,7 @@ class MuZeroConfig:
     residual_channels: int = 32
     """Planes of the hidden state and convolutions (residual networks)."""
     residual_blocks: int = 2
-    """Residual blocks per tower (residual networks)."""
+    """Residual blocks of the representation and dynamics towers (residual networks)."""
     residual_head_units: int = 64
     """Width of the hidden dense layer of the value and reward heads (residual networks; 0:
     none, a linear head)."""
@@ -257,7 +260,7 @@ class MuZeroConfig:
         ):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        for name in ("value_transform", "augment_symmetries", "jit_compile"):
+        for name in ("value_transform", "augment_symmetries", "jit_compile", "concurrent_training"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not 0.0 < self.lr_decay_rate <= 1.0:
@@ -489,13 +492,12 @@ def make_connect4_config(**overrides: Any) -> MuZeroConfig:
     settings: dict[str, Any] = dict(
         residual_channels=16,
         residual_blocks=1,
-        residual_prediction_blocks=0,
         jit_compile=True,
-        training_steps=18_000,
+        training_steps=11_000,
         checkpoint_interval=1000,
         num_simulations=50,
         selfplay_moves_per_iteration=200,
-        training_steps_per_iteration=20,
+        training_steps_per_iteration=10,
         min_replay_moves=1000,
         augment_symmetries=True,
     )

@@ -1,10 +1,14 @@
-"""Training steps per second: batch 128, K = 5 unroll steps, the CartPole network.
+"""Training steps per second: batch 128, K = 5 unroll steps, a game's network.
 
     taskset -c 0 python benchmarks/train_throughput.py [--steps 200] [--json]
+    python benchmarks/train_throughput.py --game connect4 --compare-jit [--set FIELD=VALUE]
 
-Times sampling a batch from a replay buffer of self-played CartPole games and the compiled
-update step, separately and together (median over blocks of steps). With --json the last
-line is a JSON object of the figures.
+Times sampling a batch from a replay buffer of self-played games and the compiled update
+step, separately and together (median over blocks of steps). `--game` picks the config
+(CartPole's fully connected network by default; `connect4` / `tictactoe` the residual one as
+configured, XLA on or off as its config says). `--compare-jit` times the plain and the
+XLA-compiled (`jit_compile`) update step in alternating blocks of the same run and prints
+their ratio. With --json the last line is a JSON object of the figures.
 """
 
 from __future__ import annotations
@@ -21,61 +25,74 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from config import make_cartpole_config  # noqa: E402
+import muzero  # noqa: E402
+from config import GAMES  # noqa: E402
 from self_play import SelfPlay  # noqa: E402
 from training import ReplayBuffer, Trainer  # noqa: E402
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--game", choices=sorted(GAMES), default="cartpole")
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--unroll-steps", type=int, default=5)
+    parser.add_argument("--compare-jit", action="store_true")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    config = make_cartpole_config(
-        batch_size=args.batch_size, num_unroll_steps=args.unroll_steps, num_simulations=8
-    )
+    overrides = muzero.parse_overrides(args.set, GAMES[args.game]())
+    overrides.update(batch_size=args.batch_size, num_unroll_steps=args.unroll_steps,
+                     num_simulations=8)  # fmt: skip
+    config = GAMES[args.game](**overrides)
     rng = np.random.default_rng(0)
     network = config.new_network()
     replay = ReplayBuffer(config)
     stats = SelfPlay(config, rng, num_games=32).play(network, 3000)
     for game in stats.finished:
         replay.save_game(game)
-    trainer = Trainer(config, network)
     k, td = config.num_unroll_steps, config.td_steps
-    trainer.update_weights(replay.sample_batch(k, td, rng))  # compiles the step
+    variants = {"plain": False, "xla": True} if args.compare_jit else {"": config.jit_compile}
+    trainers = {}
+    for name, jit in variants.items():
+        trainers[name] = Trainer(GAMES[args.game](**overrides, jit_compile=jit), network)
+        trainers[name].update_weights(replay.sample_batch(k, td, rng))  # compiles the step
 
     block = 20
-    sample_times, update_times = [], []
+    sample_times: list[float] = []
+    update_times: dict[str, list[float]] = {name: [] for name in trainers}
     for _ in range(max(args.steps // block, 1)):
-        start = time.perf_counter()
-        batches = [replay.sample_batch(k, td, rng) for _ in range(block)]
-        middle = time.perf_counter()
-        for batch in batches:
-            trainer.update_weights(batch)
-        end = time.perf_counter()
-        sample_times.append((middle - start) / block)
-        update_times.append((end - middle) / block)
-    sample, update = float(np.median(sample_times)), float(np.median(update_times))
+        for name, trainer in trainers.items():  # alternating blocks: the same machine state
+            start = time.perf_counter()
+            batches = [replay.sample_batch(k, td, rng) for _ in range(block)]
+            middle = time.perf_counter()
+            for batch in batches:
+                trainer.update_weights(batch)
+            end = time.perf_counter()
+            sample_times.append((middle - start) / block)
+            update_times[name].append((end - middle) / block)
+    sample = float(np.median(sample_times))
     print(
-        f"batch {args.batch_size}, K = {k}, {len(replay)} games in the buffer; "
+        f"{args.game}: batch {args.batch_size}, K = {k}, {len(replay)} games in the buffer; "
         f"cpu affinity: {sorted(os.sched_getaffinity(0))}"
     )
-    print(
-        f"sample_batch: {sample * 1e3:.2f} ms   update step: {update * 1e3:.2f} ms   "
-        f"training steps/s: {1 / (sample + update):.1f}"
-    )
-    if args.json:
+    figures: dict = {"game": args.game, "sample_ms": round(sample * 1e3, 3)}
+    for name, times in update_times.items():
+        update = float(np.median(times))
+        label = f"update step{' (' + name + ')' if name else ''}"
         print(
-            json.dumps(
-                {
-                    "sample_ms": round(sample * 1e3, 3),
-                    "update_ms": round(update * 1e3, 3),
-                    "train_steps_per_s": round(1 / (sample + update), 2),
-                }
-            )
+            f"sample_batch: {sample * 1e3:.2f} ms   {label}: {update * 1e3:.2f} ms   "
+            f"training steps/s: {1 / (sample + update):.1f}"
         )
+        suffix = f"_{name}" if name else ""
+        figures[f"update_ms{suffix}"] = round(update * 1e3, 3)
+        figures[f"train_steps_per_s{suffix}"] = round(1 / (sample + update), 2)
+    if args.compare_jit:
+        ratio = figures["update_ms_plain"] / figures["update_ms_xla"]
+        print(f"XLA update step: {ratio:.2f}x the plain step's speed")
+        figures["xla_speedup"] = round(ratio, 2)
+    if args.json:
+        print(json.dumps(figures))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,10 @@ BAD_VALUES = [
     ("observation_shape", (0,)),
     ("known_bounds", KnownBounds(1.0, 1.0)),
     ("known_bounds", KnownBounds(2.0, -2.0)),
+    ("residual_prediction_blocks", -1),
+    ("jit_compile", "yes"),
+    ("value_transform", 1),
+    ("augment_symmetries", None),
 ]
 
 

@@ -81,3 +81,53 @@ def test_run_without_a_folder_writes_nothing(tmp_path, monkeypatch):
     network = muzero.muzero(tiny_config(0, training_steps=4))
     assert network.training_steps() == 4
     assert list(tmp_path.iterdir()) == []
+
+
+def test_concurrent_training_trains_deterministically(tmp_path):
+    """Training in a background thread: the steps asked for, the same run twice."""
+    rows = []
+    for name in ("first", "again"):
+        run_dir = tmp_path / name
+        network = muzero.muzero(tiny_config(0, concurrent_training=True), run_dir)
+        assert network.training_steps() == 12
+        rows.append(read_rows(run_dir))
+    assert [int(row["training_step"]) for row in rows[0]] == [4, 8, 12]
+    for first, again in zip(*rows):
+        for name in ("games", "moves", *LOSS_NAMES):
+            assert float(first[name]) == pytest.approx(float(again[name]), rel=1e-6), name
+
+
+def test_concurrent_selfplay_acts_with_the_weights_from_before_the_steps(monkeypatch):
+    """Each round of self-play acts with a copy of the weights as the previous round's
+    training left them, while this round's steps run on the trained network."""
+    import numpy as np
+
+    from self_play import SelfPlay
+    from training import Trainer
+
+    seen, after_step = [], {}
+    play, update = SelfPlay.play, Trainer.update_weights
+
+    def recording_play(self, network, num_moves):
+        seen.append((id(network), [w.copy() for w in network.get_weights()]))
+        return play(self, network, num_moves)
+
+    def recording_update(self, batch):
+        losses = update(self, batch)
+        after_step[self.network.steps] = self.network.get_weights()
+        return losses
+
+    monkeypatch.setattr(SelfPlay, "play", recording_play)
+    monkeypatch.setattr(Trainer, "update_weights", recording_update)
+    trained = muzero.muzero(tiny_config(0, concurrent_training=True))
+    actors = {actor for actor, _ in seen}
+    assert len(actors) == 1 and id(trained) not in actors  # one copy, never the trained net
+
+    def same(a, b):
+        return all(np.array_equal(x, y) for x, y in zip(a, b))
+
+    # Rounds before training act with the initial weights; then 4 steps run per round, and
+    # the round during steps 9-12 acts with the weights after step 8.
+    used = [next((s for s in (4, 8, 12) if same(w, after_step[s])), 0) for _, w in seen]
+    assert used[-3:] == [0, 4, 8] and set(used[:-3]) == {0}, used
+    assert same(seen[0][1], seen[-3][1])  # "0" really is the initial weights

@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -105,3 +106,38 @@ def test_training_lowers_the_loss_on_a_fixed_batch(filled_buffer):
     assert trainer.learning_rate() == pytest.approx(
         0.01 * 0.1 ** (61 / config.lr_decay_steps), rel=1e-4
     )
+
+
+@pytest.mark.slow  # compiling with XLA takes ~15 s
+def test_xla_compiled_step_matches_the_plain_step():
+    from config import make_tictactoe_config
+
+    def config(jit):
+        return make_tictactoe_config(
+            residual_channels=4, batch_size=8, num_unroll_steps=2, num_simulations=4,
+            num_parallel_games=4, jit_compile=jit,
+        )  # fmt: skip
+
+    keras.utils.set_random_seed(0)
+    replay = ReplayBuffer(config(False))
+    network = config(False).new_network()
+    for game in SelfPlay(config(False), np.random.default_rng(0)).play(network, 60).finished:
+        replay.save_game(game)
+    batch = replay.sample_batch(2, 9, np.random.default_rng(1))
+    weights = network.get_weights()
+    results = []
+    for jit in (False, True):
+        network.set_weights(weights)
+        trainer = Trainer(config(jit), network)
+        losses = [trainer.update_weights(batch) for _ in range(2)]
+        results.append((losses, network.get_weights()))
+    (plain_losses, plain_weights), (xla_losses, xla_weights) = results
+    for name in ("total", "value", "reward", "policy"):  # the same weights: the same losses
+        assert xla_losses[0][name] == pytest.approx(plain_losses[0][name], rel=1e-5)
+    # Adam's first step moves each weight by lr = 0.003 times the sign of its gradient, so
+    # the two paths' weights agree to well within a step, and so do the next losses.
+    moved = max(float(np.max(np.abs(p - w))) for p, w in zip(plain_weights, weights))
+    assert moved > 2e-3
+    for plain, xla in zip(plain_weights, xla_weights):
+        np.testing.assert_allclose(xla, plain, atol=3e-4)
+    assert xla_losses[1]["total"] == pytest.approx(plain_losses[1]["total"], rel=1e-3)

@@ -171,6 +171,17 @@ def test_residual_value_head_has_the_configured_hidden_layer(units, widths):
     assert network.initial_inference(np.zeros((2, 6, 7, 3), np.float32)).value.shape == (2,)
 
 
+@pytest.mark.parametrize("blocks, convolutions", [(0, 2), (1, 5), (2, 7)])
+def test_residual_prediction_tower_has_the_configured_blocks(blocks, convolutions):
+    config = make_connect4_config(residual_channels=8, residual_prediction_blocks=blocks)
+    network = config.new_network()
+    convs = [layer for layer in network.prediction.layers if "conv" in layer.name]
+    # Two 1x1 head convolutions; a tower adds its first convolution and two per block.
+    assert len(convs) == convolutions
+    out = network.initial_inference(np.zeros((2, 6, 7, 3), np.float32))
+    assert out.policy_logits.shape == (2, 7) and out.value.shape == (2,)
+
+
 @pytest.mark.parametrize(
     "text, message",
     [
@@ -240,6 +251,13 @@ def test_play_command_refuses_bad_input_and_quits_cleanly(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "'abc' is not a move number" in out and "99 is out of range" in out
     assert "MuZero plays" in out and "4 is not legal now" in out and "game abandoned" in out
+
+    evaluate = ["evaluate", str(run_dir), "--opponent", "random", "--episodes", "2"]
+    assert muzero.main(evaluate + ["--simulations", "0"]) == 2
+    assert "--simulations must be positive, got 0" in capsys.readouterr().err
+    assert muzero.main(evaluate + ["--simulations", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "agent first vs random" in out and "agent second vs random" in out
 
 
 @pytest.mark.parametrize(
