@@ -469,6 +469,9 @@ def make_board_game_config(
 def make_tictactoe_config(**overrides: Any) -> MuZeroConfig:
     """Return the tic-tac-toe config (see README for what it reaches)."""
     settings: dict[str, Any] = dict(
+        max_moves=9,
+        dirichlet_alpha=0.3,
+        lr_init=0.003,
         residual_channels=32,
         residual_blocks=1,
         residual_head_units=0,
@@ -482,14 +485,16 @@ def make_tictactoe_config(**overrides: Any) -> MuZeroConfig:
     )
     settings.update(overrides)
     return make_board_game_config(
-        "tictactoe", 9, (3, 3, 3), 9, dirichlet_alpha=0.3, lr_init=0.003,
-        game_factory=TicTacToe, temperature_moves=6, **settings,
-    )  # fmt: skip
+        "tictactoe", 9, (3, 3, 3), game_factory=TicTacToe, temperature_moves=6, **settings
+    )
 
 
 def make_connect4_config(**overrides: Any) -> MuZeroConfig:
     """Return the Connect Four config (see README for what it reaches)."""
     settings: dict[str, Any] = dict(
+        max_moves=42,
+        dirichlet_alpha=0.3,
+        lr_init=0.003,
         residual_channels=16,
         residual_blocks=1,
         jit_compile=True,
@@ -503,9 +508,8 @@ def make_connect4_config(**overrides: Any) -> MuZeroConfig:
     )
     settings.update(overrides)
     return make_board_game_config(
-        "connect4", 7, (6, 7, 3), 42, dirichlet_alpha=0.3, lr_init=0.003,
-        game_factory=Connect4, temperature_moves=10, **settings,
-    )  # fmt: skip
+        "connect4", 7, (6, 7, 3), game_factory=Connect4, temperature_moves=10, **settings
+    )
 
 
 #: Game name -> config factory; `python muzero.py --game NAME` looks games up here.

@@ -346,15 +346,26 @@ def make_run_dir(parent: Path) -> Path:
 
 
 def load_run_config(run_dir: Path) -> MuZeroConfig:
-    """Rebuild a run's config from its `run.json`, or raise `UsageError`."""
+    """Rebuild a run's config, or raise `UsageError`.
+
+    `run.json` names the game and the overrides; the settable values saved in `config.json`
+    come first, so a run loads as it was trained even after a game's defaults change (a
+    field newer than the run takes its default).
+    """
     try:
         info = json.loads((run_dir / "run.json").read_text())
+        game = info["game"]
+        saved = {}
+        if (run_dir / "config.json").exists():
+            saved = json.loads((run_dir / "config.json").read_text())
+        if game in GAMES:
+            fields = GAMES[game]().settable_fields()
+            saved = {key: value for key, value in saved.items() if key in fields}
         overrides = {
             key: tuple(value) if isinstance(value, list) else value
-            for key, value in info["overrides"].items()
+            for key, value in {**saved, **info["overrides"]}.items()
         }
-        game = info["game"]
-    except (OSError, KeyError, AttributeError, json.JSONDecodeError) as error:
+    except (OSError, KeyError, AttributeError, TypeError, json.JSONDecodeError) as error:
         raise UsageError(f"cannot load the run in {run_dir}: {error!r}") from None
     return build_config(game, overrides)
 

@@ -235,3 +235,25 @@ def test_train_then_evaluate_end_to_end(tmp_path):
     assert evaluate.returncode == 0, evaluate.stderr
     assert "mean return" in evaluate.stdout
     assert "2 greedy episodes" in evaluate.stdout
+
+
+def test_a_run_loads_with_the_values_it_was_trained_with(tmp_path):
+    """config.json's values win over the game's current defaults; run.json's overrides win
+    over both; a field the run predates takes its default."""
+    from config import make_connect4_config
+    from training.run_log import save_run_info
+
+    trained = make_connect4_config(residual_channels=4, residual_prediction_blocks=0, seed=3)
+    saved = trained.to_dict()
+    del saved["residual_head_units"]  # as if the run were older than this field
+    save_run_info(tmp_path, saved, {"game": "connect4", "overrides": {"num_simulations": 7}})
+    config = muzero.load_run_config(tmp_path)
+    assert (config.residual_channels, config.residual_prediction_blocks) == (4, 0)
+    assert config.seed == 3 and config.num_simulations == 7
+    assert config.residual_head_units == make_connect4_config().residual_head_units
+    assert config.observation_shape == (6, 7, 3)
+
+    saved["residual_channels"] = -4
+    save_run_info(tmp_path, saved, {"game": "connect4", "overrides": {}})
+    with pytest.raises(muzero.UsageError, match="residual_channels"):
+        muzero.load_run_config(tmp_path)

@@ -199,3 +199,14 @@ def test_new_game_and_network_follow_the_config():
     game = cfg.new_game(seed=3)
     assert game.action_space_size == cfg.action_space_size
     assert cfg.new_network().training_steps() == 0
+
+
+@pytest.mark.parametrize("name", sorted(GAMES))
+def test_every_settable_field_of_every_game_can_be_overridden(name):
+    """What `--set FIELD=VALUE` and reloading a run's config.json do, for every field."""
+    config = GAMES[name]()
+    for field in config.settable_fields():
+        value = getattr(config, field)
+        again = GAMES[name](**{field: value})
+        assert getattr(again, field) == value, field
+    assert GAMES[name](max_moves=7).max_moves == 7
