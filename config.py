@@ -497,7 +497,6 @@ def make_connect4_config(**overrides: Any) -> MuZeroConfig:
         lr_init=0.003,
         residual_channels=16,
         residual_blocks=1,
-        jit_compile=True,
         training_steps=11_000,
         checkpoint_interval=1000,
         num_simulations=50,
