@@ -156,9 +156,6 @@ class MuZeroConfig:
     """Training steps between self-play phases."""
     min_replay_moves: int = 500
     """Moves in the replay buffer before training starts."""
-    concurrent_training: bool = False
-    """Run each iteration's training steps in a background thread while that iteration's
-    self-play acts with the weights from before them (overlaps the two; deterministic)."""
 
     # --- network ---
     network_factory: Callable[[MuZeroConfig], BaseNetwork] = field(repr=False, default=None)
@@ -260,7 +257,7 @@ class MuZeroConfig:
         ):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        for name in ("value_transform", "augment_symmetries", "jit_compile", "concurrent_training"):
+        for name in ("value_transform", "augment_symmetries", "jit_compile"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not 0.0 < self.lr_decay_rate <= 1.0:

@@ -57,9 +57,7 @@ def muzero(
 
     Pseudocode: `muzero`. Each iteration plays `selfplay_moves_per_iteration` moves of
     self-play with the latest network, then (once the buffer holds `min_replay_moves`
-    moves) takes `training_steps_per_iteration` training steps (with `concurrent_training`,
-    in a background thread while the iteration's moves are played with the weights from
-    before those steps). With a `run_dir`, a
+    moves) takes `training_steps_per_iteration` training steps. With a `run_dir`, a
     checkpoint is written every `checkpoint_interval` steps, at the end, and on Ctrl-C.
 
     Args:
@@ -92,21 +90,6 @@ def muzero(
         moves = int(state["moves"])
         storage.save_network(network.steps, network)
         print(f"resumed from {path} at training step {network.steps}")
-    # With `concurrent_training`, training steps run in a background thread while self-play
-    # plays the next moves with a copy of the weights from before those steps (the paper's
-    # actors also act with slightly stale weights). Training then samples the buffer as it was
-    # when the steps began and draws from its own generator, so runs stay deterministic.
-    actor, train_rng = network, rng
-    executor = None
-    if config.concurrent_training:
-        from concurrent.futures import ThreadPoolExecutor
-
-        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="training")
-        actor = config.new_network()
-        actor.set_weights(network.get_weights())
-        train_rng = np.random.default_rng([config.seed, 1])
-        if resume and "train_rng" in state:
-            train_rng.bit_generator.state = state["train_rng"]
     selfplay = SelfPlay(config, rng)
     log = RunLog(run_dir, config.log_interval, append=resume) if run_dir is not None else None
     bar = None
@@ -119,19 +102,15 @@ def muzero(
     start = time.perf_counter()
     recent_returns: list[float] = []
     postfix: dict[str, Any] = {}
-    pending = None  # the training steps running in the background thread
 
     def save() -> None:
         if run_dir is not None:
-            state = {
+            save_checkpoint(run_dir, network.steps, {
                 "training_step": network.steps, "moves": moves,
                 "games_saved": replay_buffer.games_saved, "weights": network.get_weights(),
                 "optimizer": trainer.optimizer_state(), "replay": replay_buffer.state_dict(),
                 "rng": rng.bit_generator.state, "config": config.to_dict(),
-            }  # fmt: skip
-            if train_rng is not rng:
-                state["train_rng"] = train_rng.bit_generator.state
-            save_checkpoint(run_dir, network.steps, state)
+            })  # fmt: skip
 
     def on_step(step: int, losses: dict[str, float]) -> None:
         if log is not None:
@@ -147,38 +126,10 @@ def muzero(
                                policy=f"{losses['policy']:.3f}")  # fmt: skip
                 bar.set_postfix(postfix, refresh=False)
 
-    done_steps: list[tuple[int, dict[str, float]]] = []
-
-    def record_step(step: int, losses: dict[str, float]) -> None:
-        done_steps.append((step, losses))
-
-    def train(steps: int, callback) -> float:
-        try:
-            return train_network(config, storage, replay_buffer, trainer, steps, train_rng,
-                                 callback)  # fmt: skip
-        except FloatingPointError as error:
-            raise TrainingError(f"{error}; the last checkpoint is kept") from None
-
     try:
         while network.training_steps() < config.training_steps:
-            before = network.training_steps()
-            steps = min(config.training_steps_per_iteration, config.training_steps - before)
-            seconds = None
-            if executor is None:
-                stats = run_selfplay(config, storage, replay_buffer, selfplay,
-                                     config.selfplay_moves_per_iteration)  # fmt: skip
-            else:
-                if replay_buffer.num_moves() >= config.min_replay_moves:
-                    pending = executor.submit(train, steps, record_step)
-                stats = selfplay.play(actor, config.selfplay_moves_per_iteration)
-                if pending is not None:
-                    seconds, pending = pending.result(), None
-                    for step, losses in done_steps:  # logged here, in the main thread
-                        on_step(step, losses)
-                    done_steps.clear()
-                    actor.set_weights(network.get_weights())
-                for game in stats.finished:
-                    replay_buffer.save_game(game)
+            stats = run_selfplay(config, storage, replay_buffer, selfplay,
+                                 config.selfplay_moves_per_iteration)  # fmt: skip
             moves += stats.moves
             returns = [episode_return(game) for game in stats.finished]
             recent_returns = (recent_returns + returns)[-20:]
@@ -190,27 +141,25 @@ def muzero(
             if recent_returns:
                 postfix.update(games=replay_buffer.games_saved,
                                ret=f"{np.mean(recent_returns):.1f}")  # fmt: skip
-            if executor is None:
-                if replay_buffer.num_moves() < config.min_replay_moves:
-                    continue
-                seconds = train(steps, on_step)
-            if seconds is None:
+            if replay_buffer.num_moves() < config.min_replay_moves:
                 continue
+            before = network.training_steps()
+            steps = min(config.training_steps_per_iteration, config.training_steps - before)
+            try:
+                seconds = train_network(config, storage, replay_buffer, trainer, steps, rng,
+                                        on_step)  # fmt: skip
+            except FloatingPointError as error:
+                raise TrainingError(f"{error}; the last checkpoint is kept") from None
             if log is not None:
                 log.add_training(steps, seconds)
             interval = config.checkpoint_interval
             if network.training_steps() // interval > before // interval:
                 save()
     except KeyboardInterrupt:
-        if pending is not None:
-            pending.result()  # let the steps under way finish before their weights are saved
         if bar is not None:
             bar.close()
         save()
         raise
-    finally:
-        if executor is not None:
-            executor.shutdown()
     if bar is not None:
         bar.close()
     if log is not None:

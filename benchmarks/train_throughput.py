@@ -55,7 +55,7 @@ def main() -> None:
     variants = {"plain": False, "xla": True} if args.compare_jit else {"": config.jit_compile}
     trainers = {}
     for name, jit in variants.items():
-        trainers[name] = Trainer(GAMES[args.game](**overrides, jit_compile=jit), network)
+        trainers[name] = Trainer(GAMES[args.game](**{**overrides, "jit_compile": jit}), network)
         trainers[name].update_weights(replay.sample_batch(k, td, rng))  # compiles the step
 
     block = 20

@@ -124,28 +124,6 @@ def test_ctrl_c_saves_a_checkpoint(tmp_path, monkeypatch, capsys):
     assert 0 < state["training_step"] < 100
 
 
-def test_ctrl_c_with_concurrent_training_saves_after_the_steps_under_way(tmp_path, monkeypatch):
-    from self_play import SelfPlay
-
-    calls = {"n": 0}
-    original = SelfPlay.play
-
-    def interrupted(self, network, num_moves):
-        calls["n"] += 1
-        if calls["n"] == 4:  # rounds 2-4 train 5 steps each in the background
-            raise KeyboardInterrupt
-        return original(self, network, num_moves)
-
-    monkeypatch.setattr(SelfPlay, "play", interrupted)
-    config = tiny_config(training_steps=100, concurrent_training=True)
-    assert muzero.run_training(config, tmp_path, False, resume=False) == 130
-    _, state = load_latest_checkpoint(tmp_path)
-    assert state["training_step"] == 15 and "train_rng" in state
-    monkeypatch.setattr(SelfPlay, "play", original)
-    longer = tiny_config(training_steps=25, concurrent_training=True)
-    assert muzero.muzero(longer, tmp_path, resume=True).training_steps() == 25
-
-
 def test_tensorboard_logs_every_head_and_speed(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
