@@ -146,8 +146,8 @@ class MuZeroConfig:
     AlphaGo Zero's augmentation, not in MuZero)."""
     jit_compile: bool = False
     """Compile the training step with XLA (not in the pseudocode): on CPU it trains the
-    residual network ~1.7x faster, but the numbers differ in the last bits from the plain
-    graph and the first step compiles for a few seconds."""
+    Connect Four network ~1.6x faster, but the numbers differ in the last bits from the
+    plain graph and the first step compiles for 10-20 s."""
 
     # --- acting and learning in one process (not in the pseudocode) ---
     selfplay_moves_per_iteration: int = 200
