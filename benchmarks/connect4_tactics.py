@@ -14,6 +14,7 @@ player takes every such win and blocks every such threat.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import sys
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 import muzero  # noqa: E402
-from game.connect4 import Connect4, connect4_winner  # noqa: E402
+from game.connect4 import Connect4, connect4_drop, connect4_winner  # noqa: E402
 from self_play.arena import greedy_actions  # noqa: E402
 
 
@@ -34,8 +35,7 @@ def winning_columns(board: np.ndarray, mark: int) -> list[int]:
     columns = []
     for column in np.flatnonzero(board[0] == 0):
         child = board.copy()
-        row = int(np.flatnonzero(child[:, column] == 0)[-1])
-        child[row, column] = mark
+        connect4_drop(child, int(column), mark)
         if connect4_winner(child) == mark:
             columns.append(int(column))
     return columns
@@ -51,18 +51,11 @@ def collect_positions(count: int, rng: np.random.Generator) -> dict[str, list]:
             wins = winning_columns(game.board, mark)
             threats = winning_columns(game.board, 3 - mark)
             if len(wins) == 1 and len(found["win"]) < count:
-                found["win"].append((clone(game), wins[0]))
+                found["win"].append((copy.deepcopy(game), wins[0]))
             elif not wins and len(threats) == 1 and len(found["block"]) < count:
-                found["block"].append((clone(game), threats[0]))
+                found["block"].append((copy.deepcopy(game), threats[0]))
             game.apply(int(rng.choice(game.legal_actions())))
     return found
-
-
-def clone(game: Connect4) -> Connect4:
-    copy = Connect4()
-    for action in game.history:
-        copy.apply(action)
-    return copy
 
 
 def main() -> None:

@@ -22,6 +22,12 @@ def connect4_winner(board: np.ndarray) -> int:
     return 0
 
 
+def connect4_drop(board: np.ndarray, column: int, mark: int) -> None:
+    """Drop a `mark` disc into `column` of a `[6, 7]` board: it lands on the lowest empty row."""
+    row = int(np.flatnonzero(board[:, column] == 0)[-1])
+    board[row, column] = mark
+
+
 class Connect4(BoardGame):
     """Connect Four for two players; the mover gets reward 1 for a win, 0 otherwise.
 
@@ -45,8 +51,7 @@ class Connect4(BoardGame):
         return [int(column) for column in np.flatnonzero(self.board[0] == 0)]
 
     def place(self, action: int) -> None:
-        row = int(np.flatnonzero(self.board[:, action] == 0)[-1])
-        self.board[row, action] = self.to_play().index + 1
+        connect4_drop(self.board, action, self.to_play().index + 1)
 
     def winner(self) -> int:
         return connect4_winner(self.board)

@@ -12,7 +12,7 @@ from functools import cache
 import numpy as np
 
 from game.board_game import BoardGame
-from game.connect4 import connect4_winner
+from game.connect4 import connect4_drop, connect4_winner
 from game.tictactoe import tictactoe_winner
 
 
@@ -113,15 +113,10 @@ class Connect4AlphaBeta:
         scores = {}
         for column in game.legal_actions():
             board = game.board.copy()
-            self._drop(board, column, mark)
+            connect4_drop(board, column, mark)
             scores[column] = -self._negamax(board, 3 - mark, self.depth - 1, -np.inf, np.inf)
         best = max(scores.values())
         return int(self.rng.choice([c for c, s in scores.items() if s == best]))
-
-    @staticmethod
-    def _drop(board: np.ndarray, column: int, mark: int) -> None:
-        row = int(np.flatnonzero(board[:, column] == 0)[-1])
-        board[row, column] = mark
 
     def _negamax(self, board: np.ndarray, mark: int, depth: int, alpha: float, beta: float):
         """Return the value of `board` for `mark` to play, searched `depth` more plies."""
@@ -135,7 +130,7 @@ class Connect4AlphaBeta:
         best = -np.inf
         for column in columns:
             child = board.copy()
-            self._drop(child, column, mark)
+            connect4_drop(child, column, mark)
             best = max(best, -self._negamax(child, 3 - mark, depth - 1, -beta, -alpha))
             alpha = max(alpha, best)
             if alpha >= beta:
