@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import datetime
 import json
+import math
 import os
 import sys
 import time
@@ -52,6 +53,7 @@ def muzero(
     run_dir: str | os.PathLike | None = None,
     progress: bool = False,
     resume: bool = False,
+    max_seconds: float | None = None,
 ) -> BaseNetwork:
     """Train a network by alternating self-play and training; return it.
 
@@ -66,6 +68,9 @@ def muzero(
             weights (None: nothing is written).
         progress: show a tqdm progress bar.
         resume: continue from the newest good checkpoint in `run_dir`.
+        max_seconds: stop earlier, at the end of the first iteration that finds this many
+            seconds gone (not in the pseudocode: a wall-clock budget); the run ends as at
+            its last step (checkpoint, weights, plot).
 
     Raises:
         CheckpointError: `resume` and no good checkpoint.
@@ -128,6 +133,10 @@ def muzero(
 
     try:
         while network.training_steps() < config.training_steps:
+            if max_seconds is not None and time.perf_counter() - start >= max_seconds:
+                print(f"time limit: stopped after {max_seconds:g} s at training step "
+                      f"{network.training_steps()} of {config.training_steps}")  # fmt: skip
+                break
             stats = run_selfplay(config, storage, replay_buffer, selfplay,
                                  config.selfplay_moves_per_iteration)  # fmt: skip
             moves += stats.moves
@@ -141,8 +150,8 @@ def muzero(
             if recent_returns:
                 postfix.update(games=replay_buffer.games_saved,
                                ret=f"{np.mean(recent_returns):.1f}")  # fmt: skip
-            if replay_buffer.num_moves() < config.min_replay_moves:
-                continue
+            if replay_buffer.num_moves() < max(1, config.min_replay_moves):
+                continue  # nothing to sample before the first game is saved
             before = network.training_steps()
             steps = min(config.training_steps_per_iteration, config.training_steps - before)
             try:
@@ -221,6 +230,15 @@ def build_config(game: str, overrides: dict[str, Any]) -> MuZeroConfig:
         raise UsageError(f"invalid config: {error}") from None
 
 
+def parse_max_minutes(minutes: float | None) -> float | None:
+    """Return ``--max-minutes`` in seconds, or raise `UsageError` unless it is positive."""
+    if minutes is None:
+        return None
+    if not math.isfinite(minutes) or minutes <= 0:
+        raise UsageError(f"--max-minutes {minutes:g}: expected a positive number of minutes")
+    return 60.0 * minutes
+
+
 def train_command(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="muzero.py", description="Train MuZero.")
     parser.add_argument("--game", default="cartpole", help=f"one of {', '.join(sorted(GAMES))}")
@@ -236,15 +254,22 @@ def train_command(argv: list[str]) -> int:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
+        "--max-minutes",
+        type=float,
+        metavar="M",
+        help="stop training after about M minutes (checkpoint and weights saved as at the end)",
+    )
+    parser.add_argument(
         "--resume", type=Path, metavar="RUN_DIR", help="continue a run from its last checkpoint"
     )
     args = parser.parse_args(argv)
+    max_seconds = parse_max_minutes(args.max_minutes)
     if args.resume is not None:
         if args.set or args.training_steps is not None or args.seed is not None:
             raise UsageError("--resume continues a run with its own config: no --set, "
                              "--training-steps or --seed with it")  # fmt: skip
         config = load_run_config(args.resume)
-        return run_training(config, args.resume, not args.no_progress, resume=True)
+        return run_training(config, args.resume, not args.no_progress, True, max_seconds)
     base = build_config(args.game, {})
     overrides = parse_overrides(args.set, base)
     if args.training_steps is not None:
@@ -258,13 +283,19 @@ def train_command(argv: list[str]) -> int:
     except OSError as error:
         raise UsageError(f"cannot write to the run folder {run_dir}: {error}") from None
     print(f"run folder: {run_dir}")
-    return run_training(config, run_dir, not args.no_progress, resume=False)
+    return run_training(config, run_dir, not args.no_progress, False, max_seconds)
 
 
-def run_training(config: MuZeroConfig, run_dir: Path, progress: bool, resume: bool) -> int:
+def run_training(
+    config: MuZeroConfig,
+    run_dir: Path,
+    progress: bool,
+    resume: bool,
+    max_seconds: float | None = None,
+) -> int:
     """Run `muzero` for the command line: report failures in one line, with an exit status."""
     try:
-        muzero(config, run_dir, progress=progress, resume=resume)
+        muzero(config, run_dir, progress=progress, resume=resume, max_seconds=max_seconds)
     except CheckpointError as error:
         raise UsageError(f"cannot resume: {error}") from None
     except TrainingError as error:

@@ -29,6 +29,7 @@ def run(game: str, default_opponents: str, argv: list[str] | None = None) -> dic
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--training-steps", type=int)
+    parser.add_argument("--max-minutes", type=float, help="stop training after M minutes")
     parser.add_argument("--games", type=int, default=100, help="games per seat and opponent")
     parser.add_argument("--opponents", default=default_opponents)
     parser.add_argument("--results-dir", default=f"results/benchmark_{game}")
@@ -39,10 +40,13 @@ def run(game: str, default_opponents: str, argv: list[str] | None = None) -> dic
     if args.training_steps is not None:
         overrides["training_steps"] = args.training_steps
     config = GAMES[game](**overrides)
+    max_seconds = muzero.parse_max_minutes(args.max_minutes)
     run_dir = muzero.make_run_dir(Path(args.results_dir) / f"seed{args.seed}")
     save_run_info(run_dir, config.to_dict(), {"game": game, "overrides": overrides})
     start = time.perf_counter()
-    network = muzero.muzero(config, run_dir, progress=sys.stderr.isatty())
+    network = muzero.muzero(
+        config, run_dir, progress=sys.stderr.isatty(), max_seconds=max_seconds
+    )
     train_seconds = time.perf_counter() - start
     figures: dict = {
         "benchmark": game,

@@ -207,3 +207,17 @@ def test_evaluate_render_writes_a_gif(tmp_path):
 
     with Image.open(path) as image:
         assert image.format == "GIF" and image.n_frames > 5
+
+
+def test_time_limit_stops_early_and_saves_like_a_finished_run(tmp_path, capsys):
+    # A budget already spent after the first iteration: training stops there, well before
+    # its step count, and leaves the files a finished run leaves.
+    config = tiny_config(training_steps=10_000, min_replay_moves=0)
+    network = muzero.muzero(config, tmp_path, max_seconds=1e-9)
+    assert network.training_steps() == 0  # the limit is checked before each iteration
+    assert "time limit" in capsys.readouterr().out
+    network = muzero.muzero(config, tmp_path / "two", max_seconds=0.5)
+    steps = network.training_steps()
+    assert 0 < steps < 10_000
+    assert (tmp_path / "two" / "weights.npz").exists()
+    assert read_checkpoint(list_checkpoints(tmp_path / "two")[0])["training_step"] == steps

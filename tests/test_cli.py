@@ -257,3 +257,9 @@ def test_a_run_loads_with_the_values_it_was_trained_with(tmp_path):
     save_run_info(tmp_path, saved, {"game": "connect4", "overrides": {}})
     with pytest.raises(muzero.UsageError, match="residual_channels"):
         muzero.load_run_config(tmp_path)
+
+
+@pytest.mark.parametrize("minutes", ["0", "-1", "nan", "inf"])
+def test_bad_max_minutes_is_refused(tmp_path, capsys, minutes):
+    err = train_usage_error(tmp_path, capsys, "--max-minutes", minutes)
+    assert "--max-minutes" in err
