@@ -156,6 +156,10 @@ class MuZeroConfig:
     """Training steps between self-play phases."""
     min_replay_moves: int = 500
     """Moves in the replay buffer before training starts."""
+    actor_process: bool = False
+    """Self-play in a child process while the main process trains (as the paper's actors
+    beside the learner): each iteration's games are played with the weights from before the
+    previous iteration's training. Uses a second core; the config must pickle."""
 
     # --- network ---
     network_factory: Callable[[MuZeroConfig], BaseNetwork] = field(repr=False, default=None)
@@ -257,7 +261,7 @@ class MuZeroConfig:
         ):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        for name in ("value_transform", "augment_symmetries", "jit_compile"):
+        for name in ("value_transform", "augment_symmetries", "jit_compile", "actor_process"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not 0.0 < self.lr_decay_rate <= 1.0:

@@ -29,6 +29,7 @@ from game.board_game import BoardGame, parse_move  # noqa: E402
 from game.opponents import make_opponent  # noqa: E402
 from networks import BaseNetwork, SharedStorage  # noqa: E402
 from self_play import SelfPlay, run_selfplay  # noqa: E402
+from self_play.actor import ActorError, ActorProcess  # noqa: E402
 from self_play.arena import MatchResult, greedy_actions, play_match  # noqa: E402
 from training import ReplayBuffer, Trainer, train_network  # noqa: E402
 from training.checkpoint import (  # noqa: E402
@@ -95,7 +96,7 @@ def muzero(
         moves = int(state["moves"])
         storage.save_network(network.steps, network)
         print(f"resumed from {path} at training step {network.steps}")
-    selfplay = SelfPlay(config, rng)
+    selfplay = None if config.actor_process else SelfPlay(config, rng)
     log = RunLog(run_dir, config.log_interval, append=resume) if run_dir is not None else None
     bar = None
     if progress:
@@ -131,14 +132,28 @@ def muzero(
                                policy=f"{losses['policy']:.3f}")  # fmt: skip
                 bar.set_postfix(postfix, refresh=False)
 
+    actor = None
+    if config.actor_process:
+        actor = ActorProcess(config, seed=int(rng.integers(2**31)))
     try:
+        if actor is not None:
+            actor.request(network.get_weights(), network.steps, config.selfplay_moves_per_iteration)
         while network.training_steps() < config.training_steps:
             if max_seconds is not None and time.perf_counter() - start >= max_seconds:
                 print(f"time limit: stopped after {max_seconds:g} s at training step "
                       f"{network.training_steps()} of {config.training_steps}")  # fmt: skip
                 break
-            stats = run_selfplay(config, storage, replay_buffer, selfplay,
-                                 config.selfplay_moves_per_iteration)  # fmt: skip
+            if actor is None:
+                stats = run_selfplay(config, storage, replay_buffer, selfplay,
+                                     config.selfplay_moves_per_iteration)  # fmt: skip
+            else:
+                # The games of the request made before the last training phase; the next
+                # ones are played with the current weights while this iteration trains.
+                stats = actor.collect()
+                for game in stats.finished:
+                    replay_buffer.save_game(game)
+                actor.request(network.get_weights(), network.steps,
+                              config.selfplay_moves_per_iteration)  # fmt: skip
             moves += stats.moves
             returns = [episode_return(game) for game in stats.finished]
             recent_returns = (recent_returns + returns)[-20:]
@@ -169,6 +184,9 @@ def muzero(
             bar.close()
         save()
         raise
+    finally:
+        if actor is not None:
+            actor.close()
     if bar is not None:
         bar.close()
     if log is not None:
@@ -298,7 +316,7 @@ def run_training(
         muzero(config, run_dir, progress=progress, resume=resume, max_seconds=max_seconds)
     except CheckpointError as error:
         raise UsageError(f"cannot resume: {error}") from None
-    except TrainingError as error:
+    except (TrainingError, ActorError) as error:
         print(f"muzero.py: training stopped: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
