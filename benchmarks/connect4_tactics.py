@@ -2,13 +2,15 @@
 
     python benchmarks/connect4_tactics.py RUN_DIR [--positions 200] [--simulations N]
 
-Plays random games from the empty board and collects positions of two kinds: the player to
-play can win at once ("win"), or cannot but the opponent threatens to win at once in exactly
-one column ("block"). For each kind it prints how often the network's policy prior alone and
-the greedy search (as `evaluate` plays) choose the right column, and for wins the reward the
-model predicts for the winning move (1 is right) and the value of the position (close to 1
-when the win is seen). The last line is a JSON object of the figures. The depth-2 alpha-beta
-player takes every such win and blocks every such threat.
+Plays random games from the empty board and collects positions of three kinds: the player
+to play can win at once ("win"); cannot, but the opponent threatens to win at once in exactly
+one column ("block"); or neither, but some moves would let the opponent win at once (a disc
+right under the opponent's winning cell) and some would not ("avoid": a move of the second
+sort is right). For each kind it prints how often the network's policy prior alone and the
+greedy search (as `evaluate` plays) choose a right column, and for wins the reward the model
+predicts for the winning move (1 is right) and the value of the position (close to 1 when
+the win is seen). The last line is a JSON object of the figures. The depth-2 alpha-beta
+player takes every such win, blocks every such threat and never opens such a win.
 """
 
 from __future__ import annotations
@@ -41,21 +43,48 @@ def winning_columns(board: np.ndarray, mark: int) -> list[int]:
     return columns
 
 
+def safe_columns(board: np.ndarray, mark: int) -> list[int]:
+    """Return the legal columns after which the opponent of `mark` cannot win at once."""
+    safe = []
+    for column in np.flatnonzero(board[0] == 0):
+        child = board.copy()
+        connect4_drop(child, int(column), mark)
+        if not winning_columns(child, 3 - mark):
+            safe.append(int(column))
+    return safe
+
+
 def collect_positions(count: int, rng: np.random.Generator) -> dict[str, list]:
-    """Return up to `count` (game, right column) pairs of each kind, from random play."""
-    found: dict[str, list] = {"win": [], "block": []}
-    while min(len(found["win"]), len(found["block"])) < count:
+    """Return up to `count` (game, right columns) pairs of each kind, from random play."""
+    found: dict[str, list] = {"win": [], "block": [], "avoid": []}
+    while min(len(pairs) for pairs in found.values()) < count:
         game = Connect4()
         while not game.terminal():
             mark = game.to_play().index + 1
             wins = winning_columns(game.board, mark)
             threats = winning_columns(game.board, 3 - mark)
-            if len(wins) == 1 and len(found["win"]) < count:
-                found["win"].append((copy.deepcopy(game), wins[0]))
-            elif not wins and len(threats) == 1 and len(found["block"]) < count:
-                found["block"].append((copy.deepcopy(game), threats[0]))
+            if len(wins) == 1:
+                kind, right = "win", wins
+            elif not wins and len(threats) == 1:
+                kind, right = "block", threats
+            elif not wins and not threats:
+                kind, right = "avoid", safe_columns(game.board, mark)
+                if not 0 < len(right) < len(game.legal_actions()):
+                    kind = None  # every move is safe, or none is: nothing to test
+            else:
+                kind = None
+            if kind is not None and len(found[kind]) < count:
+                found[kind].append((copy.deepcopy(game), right))
             game.apply(int(rng.choice(game.legal_actions())))
     return found
+
+
+def legal_mask(games: list, actions: int) -> np.ndarray:
+    """Return the `[len(games), actions]` mask of legal columns."""
+    legal = np.zeros((len(games), actions), dtype=bool)
+    for row, game in enumerate(games):
+        legal[row, game.legal_actions()] = True
+    return legal
 
 
 def main() -> None:
@@ -76,18 +105,25 @@ def main() -> None:
     figures: dict = {"run_dir": str(args.run_dir), "simulations": config.num_simulations}
     for kind, pairs in positions.items():
         games = [game for game, _ in pairs]
-        right = np.array([column for _, column in pairs])
+        right = np.zeros((len(pairs), config.action_space_size), dtype=bool)
+        for row_index, (_, columns) in enumerate(pairs):
+            right[row_index, columns] = True
         observations = np.stack([game.make_image(-1) for game in games])
         initial = network.initial_inference(observations)
-        prior = np.argmax(initial.policy_logits, axis=1)
+        # Only legal columns compete: the prior of a full column does not count.
+        logits = np.where(legal_mask(games, config.action_space_size),
+                          np.asarray(initial.policy_logits), -np.inf)  # fmt: skip
+        prior = np.argmax(logits, axis=1)
         chosen = np.asarray(greedy_actions(config, network, games))
+        rows = np.arange(len(pairs))
         row = {
             "positions": len(pairs),
-            "prior_right": round(float(np.mean(prior == right)), 3),
-            "search_right": round(float(np.mean(chosen == right)), 3),
+            "prior_right": round(float(np.mean(right[rows, prior])), 3),
+            "search_right": round(float(np.mean(right[rows, chosen])), 3),
         }
         if kind == "win":
-            after = network.recurrent_inference(initial.hidden_state, right.astype(np.int32))
+            winning = np.argmax(right, axis=1).astype(np.int32)
+            after = network.recurrent_inference(initial.hidden_state, winning)
             row["reward_of_win"] = round(float(np.mean(after.reward)), 3)
             row["value"] = round(float(np.mean(initial.value)), 3)
         figures[kind] = row

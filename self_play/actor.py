@@ -110,11 +110,14 @@ class ActorProcess:
         return payload
 
     def close(self) -> None:
-        """Stop the process (a request in flight is dropped)."""
-        try:
-            self._connection.send(None)
-        except (OSError, ValueError):
-            pass
+        """Stop the process (a request in flight is dropped: the child is terminated)."""
+        if self._pending:
+            self._process.terminate()  # busy playing games nobody will collect
+        else:
+            try:
+                self._connection.send(None)
+            except (OSError, ValueError):
+                pass
         self._process.join(timeout=10)
         if self._process.is_alive():
             self._process.terminate()
