@@ -498,16 +498,13 @@ def make_connect4_config(**overrides: Any) -> MuZeroConfig:
         lr_init=0.003,
         residual_channels=16,
         residual_blocks=1,
-        training_steps=22_000,
-        lr_decay_steps=40_000,
+        training_steps=11_000,
         checkpoint_interval=1000,
         num_simulations=50,
-        selfplay_moves_per_iteration=260,
+        selfplay_moves_per_iteration=200,
         training_steps_per_iteration=10,
         min_replay_moves=1000,
         augment_symmetries=True,
-        actor_process=True,
-        jit_compile=True,
     )
     settings.update(overrides)
     return make_board_game_config(
