@@ -44,9 +44,7 @@ def run(game: str, default_opponents: str, argv: list[str] | None = None) -> dic
     run_dir = muzero.make_run_dir(Path(args.results_dir) / f"seed{args.seed}")
     save_run_info(run_dir, config.to_dict(), {"game": game, "overrides": overrides})
     start = time.perf_counter()
-    network = muzero.muzero(
-        config, run_dir, progress=sys.stderr.isatty(), max_seconds=max_seconds
-    )
+    network = muzero.muzero(config, run_dir, progress=sys.stderr.isatty(), max_seconds=max_seconds)
     train_seconds = time.perf_counter() - start
     figures: dict = {
         "benchmark": game,

@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
+from connect4_tactics import safe_columns, winning_columns  # noqa: E402
 
 import muzero  # noqa: E402
-from connect4_tactics import safe_columns, winning_columns  # noqa: E402
 from game.connect4 import connect4_drop  # noqa: E402
 from game.opponents import make_opponent  # noqa: E402
 from self_play.arena import play_match  # noqa: E402

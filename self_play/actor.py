@@ -87,7 +87,13 @@ class ActorProcess:
         """Ask for `moves` moves of self-play with these weights (returns at once)."""
         if self._pending:
             raise ActorError("the self-play process is still playing the last request")
-        self._connection.send(("play", weights, training_steps, moves))
+        try:
+            self._connection.send(("play", weights, training_steps, moves))
+        except OSError:
+            code = self._process.exitcode
+            raise ActorError(
+                f"the self-play process ended unexpectedly (exit code {code})"
+            ) from None
         self._pending = True
 
     def collect(self) -> SelfPlayStats:
@@ -102,7 +108,9 @@ class ActorProcess:
             kind, payload = self._connection.recv()
         except (EOFError, OSError):
             code = self._process.exitcode
-            raise ActorError(f"the self-play process ended unexpectedly (exit code {code})")
+            raise ActorError(
+                f"the self-play process ended unexpectedly (exit code {code})"
+            ) from None
         if kind == "error":
             raise ActorError(f"the self-play process failed:\n{payload}")
         if kind != expected:

@@ -78,3 +78,15 @@ def test_failure_in_the_actor_stops_training_with_its_message(tmp_path, capsys):
     config = tiny_config(0, actor_process=True, network_factory=network_failing_in_a_child)
     assert muzero.run_training(config, tmp_path, False, False) == 1
     assert "no network in this process" in capsys.readouterr().err
+
+
+def test_actor_killed_while_playing_is_reported():
+    config = tiny_config(0)
+    actor = ActorProcess(config, seed=0)
+    try:
+        actor.request(config.new_network().get_weights(), 0, 10_000)
+        actor._process.kill()
+        with pytest.raises(ActorError, match="ended unexpectedly"):
+            actor.collect()
+    finally:
+        actor.close()
