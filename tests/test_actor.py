@@ -19,14 +19,23 @@ def network_failing_in_a_child(config):
     return make_fully_connected_network(config)
 
 
+def perturbed(weights, seed):
+    rng = np.random.default_rng(seed)
+    return [w + 0.05 * rng.standard_normal(w.shape).astype(w.dtype) for w in weights]
+
+
 def test_actor_plays_the_games_the_main_process_would_play():
     config = tiny_config(0)
     network = config.new_network()
-    weights = [w + 0.05 * np.random.default_rng(1).standard_normal(w.shape).astype(w.dtype)
-               for w in network.get_weights()]  # fmt: skip
+    weights = perturbed(network.get_weights(), 1)
+    later = perturbed(weights, 2)  # the second request brings new weights
     network.set_weights(weights)
     network.steps = 7
-    expected = SelfPlay(config, np.random.default_rng(42)).play(network, 60)
+    reference = SelfPlay(config, np.random.default_rng(42))
+    expected = reference.play(network, 60)
+    network.set_weights(later)
+    network.steps = 17
+    expected_more = reference.play(network, 30)
     actor = ActorProcess(config, seed=42)
     try:
         with pytest.raises(ActorError, match="nothing was requested"):
@@ -36,11 +45,9 @@ def test_actor_plays_the_games_the_main_process_would_play():
             actor.request(weights, 7, 60)
         got = actor.collect()
         assert got.moves >= 60
-        # A second request goes on with the same games in flight, as SelfPlay.play does.
-        actor.request(weights, 7, 30)
-        expected_more = SelfPlay(config, np.random.default_rng(42))
-        expected_more.play(network, 60)
-        more, expected_more = actor.collect(), expected_more.play(network, 30)
+        # A second request goes on with the same games in flight and the new weights.
+        actor.request(later, 17, 30)
+        more = actor.collect()
     finally:
         actor.close()
     for stats, want in ((got, expected), (more, expected_more)):
