@@ -216,8 +216,12 @@ def test_time_limit_stops_early_and_saves_like_a_finished_run(tmp_path, capsys):
     network = muzero.muzero(config, tmp_path, max_seconds=1e-9)
     assert network.training_steps() == 0  # the limit is checked before each iteration
     assert "time limit" in capsys.readouterr().out
-    network = muzero.muzero(config, tmp_path / "two", max_seconds=0.5)
+    # 50 ms: always past after one iteration (600 moves of self-play, 5 traced training
+    # steps), never before the first check, so exactly one iteration runs.
+    config = tiny_config(training_steps=10_000, min_replay_moves=0,
+                         selfplay_moves_per_iteration=600)  # fmt: skip
+    network = muzero.muzero(config, tmp_path / "two", max_seconds=0.05)
     steps = network.training_steps()
-    assert 0 < steps < 10_000
+    assert steps == config.training_steps_per_iteration
     assert (tmp_path / "two" / "weights.npz").exists()
     assert read_checkpoint(list_checkpoints(tmp_path / "two")[0])["training_step"] == steps
