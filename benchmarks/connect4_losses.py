@@ -15,7 +15,6 @@ losses repeat a few lines. The last line is a JSON object of the figures.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -27,9 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from connect4_tactics import safe_columns, winning_columns  # noqa: E402
+from connect4_tactics import load_connect4_run, safe_columns, winning_columns  # noqa: E402
 
-import muzero  # noqa: E402
 from game.connect4 import connect4_drop  # noqa: E402
 from game.opponents import make_opponent  # noqa: E402
 from self_play.arena import play_match  # noqa: E402
@@ -63,11 +61,7 @@ def main() -> None:
     parser.add_argument("--simulations", type=int, help="default: the run's config")
     parser.add_argument("--seed", type=int, default=1, help="the benchmark's seed + 1")
     args = parser.parse_args()
-    config, network = muzero.load_run(args.run_dir)
-    if config.game_name != "connect4":
-        parser.error(f"{args.run_dir} is a {config.game_name} run, not connect4")
-    if args.simulations is not None:
-        config = dataclasses.replace(config, num_simulations=args.simulations)
+    config, network = load_connect4_run(parser, args.run_dir, args.simulations)
     figures: dict = {"run_dir": str(args.run_dir), "simulations": config.num_simulations}
     for seat in (0, 1):
         kinds: Counter = Counter()

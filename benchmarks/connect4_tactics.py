@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import json
 import os
 import sys
@@ -87,6 +88,16 @@ def legal_mask(games: list, actions: int) -> np.ndarray:
     return legal
 
 
+def load_connect4_run(parser: argparse.ArgumentParser, run_dir: Path, simulations: int | None):
+    """Return a Connect Four run's config (with `simulations` if given) and network."""
+    config, network = muzero.load_run(run_dir)
+    if config.game_name != "connect4":
+        parser.error(f"{run_dir} is a {config.game_name} run, not connect4")
+    if simulations is not None:
+        config = dataclasses.replace(config, num_simulations=simulations)
+    return config, network
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("run_dir", type=Path)
@@ -94,13 +105,7 @@ def main() -> None:
     parser.add_argument("--simulations", type=int, help="default: the run's config")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    config, network = muzero.load_run(args.run_dir)
-    if config.game_name != "connect4":
-        parser.error(f"{args.run_dir} is a {config.game_name} run, not connect4")
-    if args.simulations is not None:
-        import dataclasses
-
-        config = dataclasses.replace(config, num_simulations=args.simulations)
+    config, network = load_connect4_run(parser, args.run_dir, args.simulations)
     positions = collect_positions(args.positions, np.random.default_rng(args.seed))
     figures: dict = {"run_dir": str(args.run_dir), "simulations": config.num_simulations}
     for kind, pairs in positions.items():
