@@ -62,6 +62,8 @@ def muzero(
     self-play with the latest network, then (once the buffer holds `min_replay_moves`
     moves) takes `training_steps_per_iteration` training steps. With a `run_dir`, a
     checkpoint is written every `checkpoint_interval` steps, at the end, and on Ctrl-C.
+    With `config.actor_process`, a child process plays each iteration's moves while this one
+    trains, with the weights from before the previous training phase.
 
     Args:
         config: the run's config; `config.seed` seeds everything.
