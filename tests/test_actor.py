@@ -2,6 +2,7 @@
 
 import multiprocessing
 
+import keras
 import numpy as np
 import pytest
 
@@ -25,6 +26,7 @@ def perturbed(weights, seed):
 
 
 def test_actor_plays_the_games_the_main_process_would_play():
+    keras.utils.set_random_seed(0)  # the same network whatever ran before
     config = tiny_config(0)
     network = config.new_network()
     weights = perturbed(network.get_weights(), 1)
@@ -32,21 +34,21 @@ def test_actor_plays_the_games_the_main_process_would_play():
     network.set_weights(weights)
     network.steps = 7
     reference = SelfPlay(config, np.random.default_rng(42))
-    expected = reference.play(network, 60)
+    expected = reference.play(network, 300)
     network.set_weights(later)
     network.steps = 17
-    expected_more = reference.play(network, 30)
+    expected_more = reference.play(network, 300)
     actor = ActorProcess(config, seed=42)
     try:
         with pytest.raises(ActorError, match="nothing was requested"):
             actor.collect()
-        actor.request(weights, 7, 60)
+        actor.request(weights, 7, 300)
         with pytest.raises(ActorError, match="still playing"):
-            actor.request(weights, 7, 60)
+            actor.request(weights, 7, 300)
         got = actor.collect()
-        assert got.moves >= 60
+        assert got.moves >= 300
         # A second request goes on with the same games in flight and the new weights.
-        actor.request(later, 17, 30)
+        actor.request(later, 17, 300)
         more = actor.collect()
     finally:
         actor.close()
