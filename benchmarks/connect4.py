@@ -1,6 +1,7 @@
 """Train Connect Four, then play the random player and the depth-2 alpha-beta player.
 
-    python benchmarks/connect4.py [--seed 0] [--training-steps N] [--set FIELD=VALUE ...]
+    python benchmarks/connect4.py [--seed 0] [--training-steps N] [--max-minutes M]
+        [--set FIELD=VALUE ...]
 
 Goal: at least 95% wins against random and a winning record against depth-2 alpha-beta
 (``--opponents random,minimax``). Last line: a JSON object of the figures.

@@ -1,6 +1,7 @@
 """Train tic-tac-toe, then 100 greedy games in each seat against the perfect minimax player.
 
-    python benchmarks/tictactoe.py [--seed 0] [--training-steps N] [--set FIELD=VALUE ...]
+    python benchmarks/tictactoe.py [--seed 0] [--training-steps N] [--max-minutes M]
+        [--set FIELD=VALUE ...]
 
 Goal: no losses at all (every game a draw). Last line: a JSON object of the figures.
 """
