@@ -31,6 +31,7 @@ import numpy as np  # noqa: E402
 import muzero  # noqa: E402
 from game.connect4 import Connect4, connect4_drop, connect4_winner  # noqa: E402
 from self_play.arena import greedy_actions  # noqa: E402
+from self_play.selfplay import legal_mask  # noqa: E402
 
 
 def winning_columns(board: np.ndarray, mark: int) -> list[int]:
@@ -78,14 +79,6 @@ def collect_positions(count: int, rng: np.random.Generator) -> dict[str, list]:
                 found[kind].append((copy.deepcopy(game), right))
             game.apply(int(rng.choice(game.legal_actions())))
     return found
-
-
-def legal_mask(games: list, actions: int) -> np.ndarray:
-    """Return the `[len(games), actions]` mask of legal columns."""
-    legal = np.zeros((len(games), actions), dtype=bool)
-    for row, game in enumerate(games):
-        legal[row, game.legal_actions()] = True
-    return legal
 
 
 def load_connect4_run(parser: argparse.ArgumentParser, run_dir: Path, simulations: int | None):

@@ -51,6 +51,14 @@ def search_reference(
     return SearchResult(np.array(counts), np.array(values))
 
 
+def legal_mask(games: list[AbstractGame], action_space_size: int) -> np.ndarray:
+    """Return the `[len(games), action_space_size]` mask of each game's legal actions."""
+    legal = np.zeros((len(games), action_space_size), dtype=bool)
+    for row, game in enumerate(games):
+        legal[row, game.legal_actions()] = True
+    return legal
+
+
 def search_games(
     config: MuZeroConfig,
     network: Network,
@@ -61,14 +69,11 @@ def search_games(
     """Search the current state of every game with the search `config.search` names."""
     if config.search == "reference":
         return search_reference(config, network, games, add_noise, rng)
-    legal = np.zeros((len(games), config.action_space_size), dtype=bool)
-    for row, game in enumerate(games):
-        legal[row, game.legal_actions()] = True
     return run_batched_mcts(
         SearchConfig.from_config(config),
         network,
         np.stack([game.make_image(-1) for game in games]),
-        legal,
+        legal_mask(games, config.action_space_size),
         np.array([game.to_play().index for game in games]),
         games[0].num_players,
         rng,
