@@ -405,6 +405,13 @@ def evaluate_command(argv: list[str]) -> int:
         "--simulations", type=int, help="simulations per search (default: the run's config)"
     )
     parser.add_argument(
+        "--random-opening",
+        type=int,
+        default=0,
+        metavar="N",
+        help="two-player games start with N random moves (many lines, not a few repeated)",
+    )
+    parser.add_argument(
         "--render", action="store_true", help="also write an animated GIF of one episode"
     )
     args = parser.parse_args(argv)
@@ -414,7 +421,12 @@ def evaluate_command(argv: list[str]) -> int:
         raise UsageError(f"--seed must be a non-negative integer, got {args.seed}")
     if args.simulations is not None and args.simulations < 1:
         raise UsageError(f"--simulations must be positive, got {args.simulations}")
+    if args.random_opening < 0:
+        raise UsageError(f"--random-opening must be 0 or more, got {args.random_opening}")
     config, network = load_run(args.run_dir)
+    if args.random_opening >= config.max_moves:
+        raise UsageError(f"--random-opening must be less than a game's {config.max_moves} "
+                         f"moves, got {args.random_opening}")  # fmt: skip
     if args.simulations is not None:
         config = dataclasses.replace(config, num_simulations=args.simulations)
     if args.render:
@@ -427,9 +439,16 @@ def evaluate_command(argv: list[str]) -> int:
             f"min {np.min(returns):.1f}, max {np.max(returns):.1f}"
         )
         return 0
-    for result in evaluate_against(config, network, args.opponent, args.episodes, args.seed):
+    try:
+        results = evaluate_against(
+            config, network, args.opponent, args.episodes, args.seed, args.random_opening
+        )
+    except ValueError as error:  # openings that end nearly every game
+        raise UsageError(f"--random-opening {args.random_opening}: {error}") from None
+    opening = f" after {args.random_opening} random moves" if args.random_opening else ""
+    for result in results:
         print(
-            f"agent {'first' if result.seat == 0 else 'second'} vs {args.opponent}: "
+            f"agent {'first' if result.seat == 0 else 'second'} vs {args.opponent}{opening}: "
             f"{result.wins} wins, {result.draws} draws, {result.losses} losses "
             f"({result.games} games)"
         )
@@ -437,9 +456,17 @@ def evaluate_command(argv: list[str]) -> int:
 
 
 def evaluate_against(
-    config: MuZeroConfig, network: BaseNetwork, opponent: str, episodes: int, seed: int
+    config: MuZeroConfig,
+    network: BaseNetwork,
+    opponent: str,
+    episodes: int,
+    seed: int,
+    opening_moves: int = 0,
 ) -> list[MatchResult]:
-    """Play `episodes` greedy games in each seat against `opponent`; return both results."""
+    """Play `episodes` greedy games in each seat against `opponent`; return both results.
+
+    With `opening_moves`, each game starts with that many random moves (see `play_match`).
+    """
     try:
         make_opponent(config.game_name, opponent, np.random.default_rng(0))
     except ValueError as error:
@@ -454,6 +481,7 @@ def evaluate_against(
             seat,
             episodes,
             seed + 10 * seat,
+            opening_moves=opening_moves,
         )
         for seat in (0, 1)
     ]

@@ -45,18 +45,34 @@ def play_match(
     episodes: int,
     seed: int,
     on_game_end: Callable[[AbstractGame], None] | None = None,
+    opening_moves: int = 0,
 ) -> MatchResult:
     """Play `episodes` games with the agent in `seat` (0 moves first) against an opponent.
 
     Args:
         make_opponent: builds an object with ``choose(game) -> action``.
         on_game_end: called with each finished game (e.g. to print it).
+        opening_moves: each game starts with this many uniformly random legal moves (both
+            players'), so that a deterministic agent and opponent meet in many lines
+            instead of replaying a few (the agent still plays player `seat`).
     """
     rng = np.random.default_rng(seed)
     opponent = make_opponent()
     result = MatchResult(seat)
+
+    def new_game() -> AbstractGame:
+        for _ in range(100):
+            game = config.new_game(seed=int(rng.integers(2**31)))
+            for _ in range(opening_moves):
+                if game.terminal():
+                    break
+                game.apply(int(rng.choice(game.legal_actions())))
+            if not game.terminal():
+                return game
+        raise ValueError(f"{opening_moves} random opening moves end nearly every game")
+
     started = min(episodes, config.num_parallel_games)
-    games = [config.new_game(seed=int(rng.integers(2**31))) for _ in range(started)]
+    games = [new_game() for _ in range(started)]
     while games:
         agent_turn = [g for g in games if g.to_play().index == seat]
         if agent_turn:
@@ -78,6 +94,6 @@ def play_match(
                 on_game_end(game)
             if started < episodes:
                 started += 1
-                still_playing.append(config.new_game(seed=int(rng.integers(2**31))))
+                still_playing.append(new_game())
         games = still_playing
     return result

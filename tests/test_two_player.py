@@ -141,6 +141,24 @@ def test_perfect_model_agent_beats_random_and_holds_minimax_as_first_player():
     assert result.losses == 0 and result.draws == 10, result
 
 
+def test_random_openings_vary_the_lines_of_a_deterministic_match():
+    # The greedy agent, moving first, opens every game alike; random opening moves start
+    # each game elsewhere, and play goes on legally from there.
+    config = tictactoe_config(num_simulations=30, num_parallel_games=5)
+    network = PerfectTicTacToeNetwork()
+    starts = {}
+    for opening in (0, 2):
+        played = []
+        result = play_match(config, network, lambda: TicTacToeMinimax(np.random.default_rng(1)),
+                            0, 20, seed=3, on_game_end=played.append, opening_moves=opening)
+        assert result.games == 20 and len(played) == 20
+        starts[opening] = {tuple(game.history[:2]) for game in played}
+        for game in played:  # TicTacToe.step raises on an illegal move: replaying checks them
+            assert play(TicTacToe(), game.history).terminal()
+    assert len({first for first, _ in starts[0]}) == 1  # the agent's own first move
+    assert len(starts[2]) >= 10  # of 72 two-move openings
+
+
 def test_minimax_values_of_known_positions():
     # x(1,1) o(0,0) x(2,2): the only non-losing answers for O are the corners 2 and 6.
     game = play(TicTacToe(), [4, 0, 8])
@@ -258,6 +276,11 @@ def test_play_command_refuses_bad_input_and_quits_cleanly(tmp_path, capsys):
     assert muzero.main(evaluate + ["--simulations", "3"]) == 0
     out = capsys.readouterr().out
     assert "agent first vs random" in out and "agent second vs random" in out
+    for bad in ("-1", "9"):  # a tic-tac-toe game has 9 moves
+        assert muzero.main(evaluate + ["--random-opening", bad]) == 2
+        assert f"--random-opening must be" in capsys.readouterr().err
+    assert muzero.main(evaluate + ["--random-opening", "2"]) == 0
+    assert "agent first vs random after 2 random moves: " in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
