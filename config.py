@@ -496,15 +496,17 @@ def make_connect4_config(**overrides: Any) -> MuZeroConfig:
         max_moves=42,
         dirichlet_alpha=0.3,
         lr_init=0.003,
-        residual_channels=16,
+        residual_channels=32,
         residual_blocks=1,
-        training_steps=11_000,
+        training_steps=16_000,
         checkpoint_interval=1000,
         num_simulations=50,
         selfplay_moves_per_iteration=200,
         training_steps_per_iteration=10,
         min_replay_moves=1000,
         augment_symmetries=True,
+        actor_process=True,
+        jit_compile=True,
     )
     settings.update(overrides)
     return make_board_game_config(
