@@ -444,6 +444,8 @@ def evaluate_command(argv: list[str]) -> int:
             config, network, args.opponent, args.episodes, args.seed, args.random_opening
         )
     except ValueError as error:  # openings that end nearly every game
+        if not args.random_opening:
+            raise
         raise UsageError(f"--random-opening {args.random_opening}: {error}") from None
     opening = f" after {args.random_opening} random moves" if args.random_opening else ""
     for result in results:

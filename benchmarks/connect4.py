@@ -5,7 +5,7 @@
 
 Goal: at least 95% wins against random and a winning record against depth-2 alpha-beta
 (``--opponents random,minimax``) within an hour: ``--max-minutes 55`` stops training in time
-on a 2-core machine, where the config's 16,000 steps take about 70 minutes. Last line: a
+on a 2-core machine, where the config's 16,000 steps take about 71 minutes. Last line: a
 JSON object of the figures.
 """
 

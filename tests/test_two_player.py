@@ -278,7 +278,7 @@ def test_play_command_refuses_bad_input_and_quits_cleanly(tmp_path, capsys):
     assert "agent first vs random" in out and "agent second vs random" in out
     for bad in ("-1", "9"):  # a tic-tac-toe game has 9 moves
         assert muzero.main(evaluate + ["--random-opening", bad]) == 2
-        assert f"--random-opening must be" in capsys.readouterr().err
+        assert "--random-opening must be" in capsys.readouterr().err
     assert muzero.main(evaluate + ["--random-opening", "2"]) == 0
     assert "agent first vs random after 2 random moves: " in capsys.readouterr().out
 
