@@ -433,6 +433,8 @@ def evaluate_command(argv: list[str]) -> int:
         path = render_episode(config, network, args.run_dir / "episode.gif", args.seed)
         print(f"wrote {path}")
     if config.new_game().num_players == 1:
+        if args.random_opening:
+            raise UsageError(f"--random-opening is for two-player games, not {config.game_name}")
         returns = evaluate(config, network, args.episodes, args.seed)
         print(
             f"{len(returns)} greedy episodes: mean return {np.mean(returns):.1f}, "

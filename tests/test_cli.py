@@ -178,7 +178,7 @@ def run_script(*args):
     )
 
 
-def test_train_then_evaluate_end_to_end(tmp_path):
+def test_train_then_evaluate_end_to_end(tmp_path, capsys):
     """What a user does: train a short run, find its files, evaluate it."""
     results = tmp_path / "results"
     train = run_script(
@@ -235,6 +235,8 @@ def test_train_then_evaluate_end_to_end(tmp_path):
     assert evaluate.returncode == 0, evaluate.stderr
     assert "mean return" in evaluate.stdout
     assert "2 greedy episodes" in evaluate.stdout
+    assert muzero.main(["evaluate", str(run_dir), "--random-opening", "2"]) == 2
+    assert "--random-opening is for two-player games" in capsys.readouterr().err
 
 
 def test_a_run_loads_with_the_values_it_was_trained_with(tmp_path):
