@@ -2,10 +2,13 @@
 
     python benchmarks/board_game.py tictactoe [--seed 0] [--opponents minimax] [--games 100]
     python benchmarks/board_game.py connect4 [--opponents random,minimax] [--games 100]
+    python benchmarks/board_game.py tictactoe --seeds 0-3 [--jobs 2] [...]
 
 Prints the training time and, per opponent and seat, wins / draws / losses; the last line is
 a JSON object of the same figures. `benchmarks/tictactoe.py` and `benchmarks/connect4.py`
-run this with each game's goal.
+run this with each game's goal. With ``--seeds``, each seed trains in its own process
+(``--jobs`` at once, each pinned to its own core), then one line per seed and the spread of
+the agent's losses over seeds are printed.
 """
 
 from __future__ import annotations
@@ -20,14 +23,45 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from seeds import parse_seeds, run_seeds, spread, strip_option  # noqa: E402
+
 import muzero  # noqa: E402
 from config import GAMES  # noqa: E402
 from training.run_log import save_run_info  # noqa: E402
 
 
+def run_many(game: str, seeds: list[int], jobs: int | None, argv: list[str]) -> dict:
+    """Run the benchmark of `game` once per seed in child processes; print the spread."""
+    argv = strip_option(strip_option(argv, "--seeds"), "--jobs")
+    script = str(Path(__file__).with_name(f"{game}.py"))
+    results = run_seeds(script, seeds, argv, jobs)
+    summary: dict = {"benchmark": game, "seeds": seeds, "runs": results}
+    done = [r for r in results if "failed" not in r]
+    for r in results:
+        if "failed" in r:
+            print(f"seed {r['seed']}: FAILED (exit {r['failed']})")
+            continue
+        parts = [
+            f"{name.replace('_', ' ')} {v['wins']}/{v['draws']}/{v['losses']}"
+            for name, v in r["results"].items()
+        ]
+        print(f"seed {r['seed']}: {r['training_steps']} steps in {r['train_seconds']:.0f} s; "
+              f"W/D/L {', '.join(parts)}")  # fmt: skip
+    if done:
+        for opponent in done[0]["results"]:
+            losses = [r["results"][opponent]["losses"] for r in done]
+            wins = [r["results"][opponent]["wins"] for r in done]
+            print(f"{opponent.replace('_', ' ')}: wins {spread(wins)}, losses {spread(losses)}")
+        print(f"training seconds: {spread([r['train_seconds'] for r in done])}")
+    print(json.dumps(summary))
+    return summary
+
+
 def run(game: str, default_opponents: str, argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", help="several seeds, e.g. 0-3 (one process each)")
+    parser.add_argument("--jobs", type=int, help="with --seeds: processes at once (default: cores)")
     parser.add_argument("--training-steps", type=int)
     parser.add_argument("--max-minutes", type=float, help="stop training after M minutes")
     parser.add_argument("--games", type=int, default=100, help="games per seat and opponent")
@@ -35,6 +69,8 @@ def run(game: str, default_opponents: str, argv: list[str] | None = None) -> dic
     parser.add_argument("--results-dir", default=f"results/benchmark_{game}")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     args = parser.parse_args(argv)
+    if args.seeds:
+        return run_many(game, parse_seeds(args.seeds), args.jobs, list(argv or sys.argv[1:]))
     overrides = muzero.parse_overrides(args.set, GAMES[game]())
     overrides["seed"] = args.seed
     if args.training_steps is not None:

@@ -1,14 +1,18 @@
-"""Train MuZero on CartPole-v1, then play 20 greedy episodes (no noise, temperature 0).
+"""Train MuZero on CartPole-v1, then play 100 greedy episodes (no noise, temperature 0).
 
     python benchmarks/cartpole.py [--seed 0] [--training-steps N] [--set FIELD=VALUE ...]
+    python benchmarks/cartpole.py --seeds 0-4 [--jobs 2] [...]
 
 Prints wall time, training steps, games played and the greedy returns; the last line is a
 JSON object of the same figures. The run folder (CSV, PNG, weights) goes to --results-dir.
+With ``--seeds``, each seed trains in its own process (``--jobs`` at once, default one per
+core), then one line per seed and the median and range over seeds are printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
@@ -19,20 +23,53 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
+from seeds import parse_seeds, run_seeds, spread, strip_option  # noqa: E402
 
 import muzero  # noqa: E402
 from config import make_cartpole_config  # noqa: E402
 from training.run_log import save_run_info  # noqa: E402
 
 
+def main_seeds(seeds: list[int], jobs: int | None) -> None:
+    """Train every seed in its own process and print the spread of the figures."""
+    argv = strip_option(strip_option(sys.argv[1:], "--seeds"), "--jobs")
+    results = run_seeds(__file__, seeds, argv, jobs)
+    done = [r for r in results if "failed" not in r]
+    for r in results:
+        if "failed" in r:
+            print(f"seed {r['seed']}: FAILED (exit {r['failed']})")
+            continue
+        print(
+            f"seed {r['seed']}: {r['training_steps']} steps, {r['games_played']} games, "
+            f"{r['moves_played']} frames in {r['train_seconds']:.0f} s; greedy mean "
+            f"{r['greedy_mean_return']:.1f} over {r['greedy_episodes']} episodes "
+            f"(min {r['greedy_min_return']:.0f})"
+        )
+    summary = {"benchmark": "cartpole", "seeds": seeds, "runs": results}
+    if done:
+        means = [r["greedy_mean_return"] for r in done]
+        print(f"greedy mean over seeds: {spread(means)}")
+        print(f"training seconds: {spread([r['train_seconds'] for r in done])}")
+        print(f"seeds with a greedy mean >= 475: {sum(m >= 475 for m in means)} of {len(done)}")
+        summary["greedy_mean_median"] = float(np.median(means))
+        summary["greedy_mean_min"] = float(np.min(means))
+        summary["greedy_mean_max"] = float(np.max(means))
+    print(json.dumps(summary))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", help="several seeds, e.g. 0-4 (one process each)")
+    parser.add_argument("--jobs", type=int, help="with --seeds: processes at once (default: cores)")
     parser.add_argument("--training-steps", type=int)
-    parser.add_argument("--episodes", type=int, default=20)
+    parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--results-dir", default="results/benchmark_cartpole")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     args = parser.parse_args()
+    if args.seeds:
+        main_seeds(parse_seeds(args.seeds), args.jobs)
+        return
     overrides = muzero.parse_overrides(args.set, make_cartpole_config())
     overrides["seed"] = args.seed
     if args.training_steps is not None:
@@ -45,7 +82,6 @@ def main() -> None:
     train_seconds = time.perf_counter() - start
     returns = muzero.evaluate(config, network, args.episodes, seed=10_000 + args.seed)
     total_seconds = time.perf_counter() - start
-    import csv
 
     with open(run_dir / "metrics.csv") as handle:
         rows = list(csv.DictReader(handle))

@@ -1,5 +1,7 @@
 """Networks: the inference interface, the trainable base, architectures and transforms."""
 
+# First: TensorFlow is imported here without its C++ start-up lines (see quiet_import).
+import networks.quiet_import  # noqa: F401  isort: skip
 from networks.fully_connected import FullyConnectedNetwork
 from networks.network import BaseNetwork, Network, NetworkOutput
 from networks.shared_storage import SharedStorage

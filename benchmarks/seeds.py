@@ -1,0 +1,89 @@
+"""Run one benchmark script for several seeds, some at a time, and sum up the spread.
+
+Used by ``cartpole.py --seeds 0-4`` and ``board_game.py ... --seeds 0-2``: each seed runs in
+its own process (the same script with ``--seed S``), ``--jobs`` of them at once (default:
+one per core, each pinned to its own core), and the last line each prints (a JSON object)
+is collected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+
+def parse_seeds(text: str) -> list[int]:
+    """Turn ``"0-4"`` or ``"0,2,5"`` (or a mix, ``"0-2,7"``) into a list of seeds."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            if "-" in part.strip()[1:]:
+                first, last = part.split("-", 1)
+                seeds.extend(range(int(first), int(last) + 1))
+            else:
+                seeds.append(int(part))
+    except ValueError:
+        raise SystemExit(f"--seeds: {text!r} is not a list of seeds such as 0-4 or 0,2,5") from None
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise SystemExit(f"--seeds: {text!r} must name distinct seeds >= 0")
+    return seeds
+
+
+def run_seeds(
+    script: str, seeds: Sequence[int], argv: Sequence[str], jobs: int | None = None
+) -> list[dict]:
+    """Run ``script --seed S *argv`` for every seed, ``jobs`` at once; return their JSON lines.
+
+    Each child's output goes to stderr as it finishes (its JSON line included), so a long run
+    shows progress; a child that fails stops nothing else and is reported by its seed.
+    """
+    cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    jobs = jobs or len(cores) or os.cpu_count() or 1
+    free_cores: queue.Queue[int | None] = queue.Queue()
+    for slot in range(jobs):
+        # With a core per job, each child is pinned to its own: no two seeds share a core.
+        free_cores.put(cores[slot] if jobs <= len(cores) else None)
+
+    def one(seed: int) -> dict:
+        command = [sys.executable, script, "--seed", str(seed), *argv]
+        core = free_cores.get()
+        pin = None if core is None else (lambda: os.sched_setaffinity(0, {core}))
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, preexec_fn=pin)
+        finally:
+            free_cores.put(core)
+        sys.stderr.write(f"--- seed {seed} (exit {done.returncode})\n{done.stdout}")
+        if done.returncode != 0:
+            sys.stderr.write(done.stderr[-2000:])
+            return {"seed": seed, "failed": done.returncode}
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(one, seeds))
+
+
+def spread(values: Sequence[float]) -> str:
+    """``median M (min A, max B)`` of some figures, the way README quotes a spread."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    median = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+    return f"median {median:.1f} (min {ordered[0]:.1f}, max {ordered[-1]:.1f})"
+
+
+def strip_option(argv: Sequence[str], name: str, takes_value: bool = True) -> list[str]:
+    """``argv`` without ``name`` (and its value): the parent's options minus its own."""
+    out: list[str] = []
+    skip = False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == name:
+            skip = takes_value
+        elif not item.startswith(name + "="):
+            out.append(item)
+    return out
