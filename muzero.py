@@ -15,16 +15,21 @@ import datetime
 import json
 import math
 import os
+import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if __name__ == "__main__":
+    # Ctrl-C while the imports below load TensorFlow (a few seconds): leave as the shell
+    # expects, status 130, without a traceback. Restored to KeyboardInterrupt in `main`.
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
 
 import numpy as np  # noqa: E402
 
-from config import GAMES, MuZeroConfig  # noqa: E402
+from config import GAMES, MuZeroConfig, config_factory  # noqa: E402
 from game.board_game import BoardGame, parse_move  # noqa: E402
 from game.opponents import make_opponent  # noqa: E402
 from networks import BaseNetwork, SharedStorage  # noqa: E402
@@ -63,7 +68,10 @@ def muzero(
     moves) takes `training_steps_per_iteration` training steps. With a `run_dir`, a
     checkpoint is written every `checkpoint_interval` steps, at the end, and on Ctrl-C.
     With `config.actor_process`, a child process plays each iteration's moves while this one
-    trains, with the weights from before the previous training phase.
+    trains, with the weights from before the previous training phase. A board game with a
+    `run_dir` and an `evaluation_interval` is evaluated every that many steps: greedy games
+    in both seats against each of `evaluation_opponents`, their outcomes in the metrics
+    (not in the pseudocode; its own generators, so the training is the same without it).
 
     Args:
         config: the run's config; `config.seed` seeds everything.
@@ -110,6 +118,21 @@ def muzero(
     start = time.perf_counter()
     recent_returns: list[float] = []
     postfix: dict[str, Any] = {}
+    sample_game = config.new_game()  # what a game says of itself: players, solved return
+    solved_return = sample_game.solved_return
+    if hasattr(sample_game, "close"):
+        sample_game.close()  # an environment's resources are not needed past this
+    # Board games play greedy games against fixed opponents now and then; their outcomes
+    # only go to the log, so without one there is none. An opponent the game lacks is left out.
+    evaluation_opponents: list[str] = []
+    if log is not None and config.evaluation_interval and isinstance(sample_game, BoardGame):
+        for opponent in config.evaluation_opponents:
+            try:
+                make_opponent(config.game_name, opponent, np.random.default_rng(0))
+            except ValueError:
+                continue
+            evaluation_opponents.append(opponent)
+    evaluation_seconds = 0.0
 
     def save() -> None:
         if run_dir is not None:
@@ -120,8 +143,25 @@ def muzero(
                 "rng": rng.bit_generator.state, "config": config.to_dict(),
             })  # fmt: skip
 
+    def evaluate_now(step: int) -> None:
+        """Play the evaluation of training step `step` and note its outcomes in the log."""
+        nonlocal evaluation_seconds
+        begin = time.perf_counter()
+        for number, opponent in enumerate(evaluation_opponents):
+            # Generators of its own, from the run's seed and the step: the training's stream
+            # is untouched, and a resumed run evaluates as an unbroken one would.
+            seed = int(np.random.SeedSequence([config.seed, step, number]).generate_state(1)[0])
+            results = evaluate_against(config, network, opponent, config.evaluation_games, seed)
+            wins, draws, losses = (sum(getattr(result, outcome) for result in results)
+                                   for outcome in ("wins", "draws", "losses"))  # fmt: skip
+            log.add_evaluation(opponent, wins, draws, losses)
+            postfix[f"vs_{opponent}"] = f"{wins}/{draws}/{losses}"
+        evaluation_seconds += time.perf_counter() - begin
+
     def on_step(step: int, losses: dict[str, float]) -> None:
         if log is not None:
+            if evaluation_opponents and step % config.evaluation_interval == 0:
+                evaluate_now(step)  # before the row, so that a row of this step holds it
             log.add_losses(losses)
             if log.row_due(step):
                 log.write_row(step, replay_buffer.games_saved, moves, len(replay_buffer),
@@ -177,7 +217,9 @@ def muzero(
             except FloatingPointError as error:
                 raise TrainingError(f"{error}; the last checkpoint is kept") from None
             if log is not None:
-                log.add_training(steps, seconds)
+                # Steps per second of the training alone: an evaluation ran inside it.
+                log.add_training(steps, seconds - evaluation_seconds)
+            evaluation_seconds = 0.0
             interval = config.checkpoint_interval
             if network.training_steps() // interval > before // interval:
                 save()
@@ -194,7 +236,7 @@ def muzero(
     if log is not None:
         save()
         log.save_weights(network.get_weights())
-        log.plot(f"MuZero on {config.game_name}")
+        log.plot(f"MuZero on {config.game_name}", solved_return)
     return network
 
 
@@ -226,12 +268,15 @@ def parse_value(name: str, text: str, kind: type) -> Any:
 def parse_overrides(settings: list[str], config: MuZeroConfig) -> dict[str, Any]:
     """Turn ``FIELD=VALUE`` strings into typed config overrides."""
     fields = config.settable_fields()
+    unused = config.unused_fields()
     overrides: dict[str, Any] = {}
     for setting in settings:
         name, sep, text = setting.partition("=")
         name = name.strip()
         if not sep:
             raise UsageError(f"--set {setting!r}: expected FIELD=VALUE")
+        if name in unused:
+            raise UsageError(f"--set {name}: does not apply ({unused[name]})")
         if name not in fields:
             raise UsageError(
                 f"--set: unknown field {name!r}; valid fields: {', '.join(sorted(fields))}"
@@ -241,11 +286,14 @@ def parse_overrides(settings: list[str], config: MuZeroConfig) -> dict[str, Any]
 
 
 def build_config(game: str, overrides: dict[str, Any]) -> MuZeroConfig:
-    """Return the config of `game` with `overrides`, or raise `UsageError`."""
-    if game not in GAMES:
-        raise UsageError(f"unknown game {game!r}; valid games: {', '.join(sorted(GAMES))}")
+    """Return the config of `game` (built in, or a gymnasium id) with `overrides`, or raise
+    `UsageError`."""
     try:
-        return GAMES[game](**overrides)
+        factory = config_factory(game)
+    except KeyError as error:
+        raise UsageError(error.args[0]) from None
+    try:
+        return factory(**overrides)
     except ValueError as error:
         raise UsageError(f"invalid config: {error}") from None
 
@@ -259,11 +307,36 @@ def parse_max_minutes(minutes: float | None) -> float | None:
     return 60.0 * minutes
 
 
+USAGE_EPILOG = """commands:
+  python muzero.py [options]               train (this command; options above)
+  python muzero.py evaluate RUN_DIR [...]  greedy games with a trained run (evaluate --help)
+  python muzero.py play RUN_DIR [...]      play a board game against a trained run (play --help)
+
+Runs are written to RESULTS_DIR/<game>/<timestamp>/ (config, metrics.csv, TensorBoard logs,
+checkpoints, learning_curve.png, weights.npz). Ctrl-C saves a checkpoint; --resume goes on."""
+
+
 def train_command(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="muzero.py", description="Train MuZero.")
-    parser.add_argument("--game", default="cartpole", help=f"one of {', '.join(sorted(GAMES))}")
-    parser.add_argument("--training-steps", type=int, help="training steps of the run")
-    parser.add_argument("--seed", type=int, help="seed of the run")
+    parser = argparse.ArgumentParser(
+        prog="muzero.py",
+        description="Train MuZero (the default command), or evaluate or play a trained run.",
+        epilog=USAGE_EPILOG,
+        formatter_class=HelpFormatter,
+    )
+    parser.add_argument(
+        "--game",
+        default="cartpole",
+        help=f"a built-in game ({', '.join(sorted(GAMES))}) or any registered gymnasium id "
+        "with discrete actions and flat observations (e.g. MountainCar-v0)",
+    )
+    parser.add_argument(
+        "--training-steps",
+        type=int,
+        metavar="N",
+        help="training steps of the run (default: the game's config); with --resume, "
+        "go on up to N steps",
+    )
+    parser.add_argument("--seed", type=int, help="seed of the run (default: the config's, 0)")
     parser.add_argument("--results-dir", default="results", help="parent folder of the runs")
     parser.add_argument(
         "--set",
@@ -277,18 +350,22 @@ def train_command(argv: list[str]) -> int:
         "--max-minutes",
         type=float,
         metavar="M",
-        help="stop training after about M minutes (checkpoint and weights saved as at the end)",
+        help="stop training after about M minutes (checkpoint and weights saved as at the "
+        "end; default: no limit)",
     )
     parser.add_argument(
-        "--resume", type=Path, metavar="RUN_DIR", help="continue a run from its last checkpoint"
+        "--resume",
+        type=Path,
+        metavar="RUN_DIR",
+        help="continue a run from its last checkpoint, with its own config",
     )
     args = parser.parse_args(argv)
     max_seconds = parse_max_minutes(args.max_minutes)
     if args.resume is not None:
-        if args.set or args.training_steps is not None or args.seed is not None:
-            raise UsageError("--resume continues a run with its own config: no --set, "
-                             "--training-steps or --seed with it")  # fmt: skip
-        config = load_run_config(args.resume)
+        if args.set or args.seed is not None:
+            raise UsageError("--resume continues a run with its own config: no --set or --seed "
+                             "with it (--training-steps N extends it to N steps)")  # fmt: skip
+        config = resume_config(args.resume, args.training_steps)
         return run_training(config, args.resume, not args.no_progress, True, max_seconds)
     base = build_config(args.game, {})
     overrides = parse_overrides(args.set, base)
@@ -304,6 +381,37 @@ def train_command(argv: list[str]) -> int:
         raise UsageError(f"cannot write to the run folder {run_dir}: {error}") from None
     print(f"run folder: {run_dir}")
     return run_training(config, run_dir, not args.no_progress, False, max_seconds)
+
+
+def resume_config(run_dir: Path, training_steps: int | None) -> MuZeroConfig:
+    """Return the config to resume a run with, extended to `training_steps` if given.
+
+    An extension is written to the run's `run.json` and `config.json`, so a later `--resume`
+    or `evaluate` sees the new length. Raises `UsageError` when there is nothing to do.
+    """
+    config = load_run_config(run_dir)
+    try:
+        _, state = load_latest_checkpoint(run_dir)
+    except CheckpointError as error:
+        raise UsageError(f"cannot resume: {error}") from None
+    step = int(state["training_step"])
+    if training_steps is None:
+        if step >= config.training_steps:
+            raise UsageError(f"the run in {run_dir} is finished ({step} of "
+                             f"{config.training_steps} steps); --training-steps N with "
+                             "--resume extends it to N steps")  # fmt: skip
+        return config
+    if training_steps <= step:
+        raise UsageError(f"--training-steps {training_steps}: the run in {run_dir} is already "
+                         f"at step {step}; give more steps to extend it")  # fmt: skip
+    try:
+        config = dataclasses.replace(config, training_steps=training_steps)
+    except ValueError as error:
+        raise UsageError(f"invalid config: {error}") from None
+    info = json.loads((run_dir / "run.json").read_text())
+    info["overrides"]["training_steps"] = training_steps
+    save_run_info(run_dir, config.to_dict(), info)
+    return config
 
 
 def run_training(
@@ -345,6 +453,23 @@ def make_run_dir(parent: Path) -> Path:
     raise UsageError(f"cannot create a new run folder under {parent}")
 
 
+def read_json(path: Path, what: str) -> Any:
+    """Return a JSON file's contents, or raise `UsageError` saying in words what is wrong."""
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot load the run in {path.parent}: no such folder")
+    if not path.is_file():
+        raise UsageError(f"cannot load the run in {path.parent}: it has no {path.name} "
+                         f"({what}); is it a run folder made by muzero.py?")  # fmt: skip
+    try:
+        return json.loads(path.read_text())
+    except OSError as error:
+        raise UsageError(f"cannot load the run in {path.parent}: cannot read "
+                         f"{path.name} ({error.strerror or error})") from None  # fmt: skip
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise UsageError(f"cannot load the run in {path.parent}: {path.name} is not "
+                         f"valid JSON ({error})") from None  # fmt: skip
+
+
 def load_run_config(run_dir: Path) -> MuZeroConfig:
     """Rebuild a run's config, or raise `UsageError`.
 
@@ -352,21 +477,26 @@ def load_run_config(run_dir: Path) -> MuZeroConfig:
     come first, so a run loads as it was trained even after a game's defaults change (a
     field newer than the run takes its default).
     """
-    try:
-        info = json.loads((run_dir / "run.json").read_text())
-        game = info["game"]
-        saved = {}
-        if (run_dir / "config.json").exists():
-            saved = json.loads((run_dir / "config.json").read_text())
-        if game in GAMES:
-            fields = GAMES[game]().settable_fields()
-            saved = {key: value for key, value in saved.items() if key in fields}
-        overrides = {
-            key: tuple(value) if isinstance(value, list) else value
-            for key, value in {**saved, **info["overrides"]}.items()
-        }
-    except (OSError, KeyError, AttributeError, TypeError, json.JSONDecodeError) as error:
-        raise UsageError(f"cannot load the run in {run_dir}: {error!r}") from None
+    info = read_json(run_dir / "run.json", "the game and settings of the run")
+    if (
+        not isinstance(info, dict)
+        or not isinstance(info.get("game"), str)
+        or not isinstance(info.get("overrides"), dict)
+    ):
+        raise UsageError(f"cannot load the run in {run_dir}: run.json needs a \"game\" name "
+                         "and an \"overrides\" object")  # fmt: skip
+    game = info["game"]
+    saved = {}
+    if (run_dir / "config.json").exists():
+        saved = read_json(run_dir / "config.json", "the run's config")
+        if not isinstance(saved, dict):
+            raise UsageError(f"cannot load the run in {run_dir}: config.json is not an object")
+    fields = build_config(game, {}).settable_fields()
+    saved = {key: value for key, value in saved.items() if key in fields}
+    overrides = {
+        key: tuple(value) if isinstance(value, list) else value
+        for key, value in {**saved, **info["overrides"]}.items()
+    }
     return build_config(game, overrides)
 
 
@@ -381,9 +511,12 @@ def load_run(run_dir: Path) -> tuple[MuZeroConfig, BaseNetwork]:
         except CheckpointError:
             weights = load_weights(run_dir / "weights.npz")
         network.set_weights(weights)
+    except FileNotFoundError:
+        raise UsageError(f"cannot load the run in {run_dir}: it has no good checkpoint "
+                         "and no weights.npz") from None  # fmt: skip
     except (OSError, KeyError, ValueError) as error:
-        raise UsageError(f"cannot load the run in {run_dir}: no good checkpoint and "
-                         f"no weights ({error})") from None  # fmt: skip
+        raise UsageError(f"cannot load the run in {run_dir}: no good checkpoint, and "
+                         f"weights.npz cannot be used ({error})") from None  # fmt: skip
     return config, network
 
 
@@ -391,16 +524,16 @@ def evaluate_command(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="muzero.py evaluate",
         description="Play greedy games (no noise, temperature 0) with a trained run.",
+        formatter_class=HelpFormatter,
     )
-    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("run_dir", type=Path, help="a run folder, results/<game>/<timestamp>")
     parser.add_argument("--episodes", type=int, default=10, help="episodes (per seat)")
     parser.add_argument(
         "--opponent",
         choices=("random", "minimax", "expert"),
-        default="random",
-        help="the opponent in two-player games",
+        help="the opponent in two-player games (default: random)",
     )
-    parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--seed", type=int, default=12345, help="seed of the games")
     parser.add_argument(
         "--simulations", type=int, help="simulations per search (default: the run's config)"
     )
@@ -435,15 +568,18 @@ def evaluate_command(argv: list[str]) -> int:
     if config.new_game().num_players == 1:
         if args.random_opening:
             raise UsageError(f"--random-opening is for two-player games, not {config.game_name}")
+        if args.opponent is not None:
+            raise UsageError(f"--opponent is for two-player games, not {config.game_name}")
         returns = evaluate(config, network, args.episodes, args.seed)
         print(
             f"{len(returns)} greedy episodes: mean return {np.mean(returns):.1f}, "
             f"min {np.min(returns):.1f}, max {np.max(returns):.1f}"
         )
         return 0
+    opponent = args.opponent or "random"
     try:
         results = evaluate_against(
-            config, network, args.opponent, args.episodes, args.seed, args.random_opening
+            config, network, opponent, args.episodes, args.seed, args.random_opening
         )
     except ValueError as error:  # openings that end nearly every game
         if not args.random_opening:
@@ -452,7 +588,7 @@ def evaluate_command(argv: list[str]) -> int:
     opening = f" after {args.random_opening} random moves" if args.random_opening else ""
     for result in results:
         print(
-            f"agent {'first' if result.seat == 0 else 'second'} vs {args.opponent}{opening}: "
+            f"agent {'first' if result.seat == 0 else 'second'} vs {opponent}{opening}: "
             f"{result.wins} wins, {result.draws} draws, {result.losses} losses "
             f"({result.games} games)"
         )
@@ -530,9 +666,11 @@ def evaluate(config: MuZeroConfig, network: BaseNetwork, episodes: int, seed: in
 
 def play_command(argv: list[str], read=input) -> int:
     parser = argparse.ArgumentParser(
-        prog="muzero.py play", description="Play a two-player game against a trained run."
+        prog="muzero.py play",
+        description="Play a two-player game against a trained run.",
+        formatter_class=HelpFormatter,
     )
-    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("run_dir", type=Path, help="a run folder, results/<game>/<timestamp>")
     parser.add_argument(
         "--second", action="store_true", help="let MuZero move first (you play second)"
     )
@@ -561,16 +699,40 @@ def play_command(argv: list[str], read=input) -> int:
 
 
 def ask_move(game: BoardGame, read=input) -> int | None:
-    """Ask until a legal move is typed; None when the human quits (Ctrl-C, end of input)."""
+    """Ask until a legal move is typed; None at the end of input (Ctrl-D).
+
+    Ctrl-C is not caught here: it ends the program with status 130, like any command.
+    """
     while True:
         try:
             text = read("your move: ")
-        except (EOFError, KeyboardInterrupt):
+        except EOFError:
             return None
         try:
             return parse_move(text, game.legal_actions(), game.action_space_size)
         except ValueError as error:
             print(error)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """`--help` shows every default and keeps the epilog's lines as written.
+
+    An option whose default is None or False says its default in its own words (or has
+    none: a flag is off unless given).
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        quiet = default is None or default is False or default == [] or default is argparse.SUPPRESS
+        if not quiet and "default" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+def plain_warning(message, category, filename, lineno, line=None) -> str:
+    """Format a warning as one plain line (not Python's ``file:line: UserWarning`` form)."""
+    return f"muzero.py: warning: {message}\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -592,4 +754,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    warnings.formatwarning = plain_warning
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # between main's own handlers: still no traceback
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -92,6 +92,9 @@ class AbstractGame(abc.ABC):
 
     #: Players taking turns; 1 for single-agent environments.
     num_players: int = 1
+    #: The episode return at which the game counts as solved (gymnasium's
+    #: `reward_threshold`), drawn on the learning curve; None where there is none.
+    solved_return: float | None = None
 
     def __init__(self, action_space_size: int, discount: float):
         self.action_space_size = action_space_size

@@ -34,6 +34,12 @@ class GymGame(AbstractGame):
         self._terminated = False
         self._truncated = False
 
+    @property
+    def solved_return(self) -> float | None:
+        """The environment's `reward_threshold` from its gymnasium spec (None if unset)."""
+        threshold = self.env.spec.reward_threshold if self.env.spec is not None else None
+        return None if threshold is None else float(threshold)
+
     def step(self, action: int) -> float:
         """Step the environment and record the next observation."""
         observation, reward, terminated, truncated, _ = self.env.step(action)

@@ -265,3 +265,144 @@ def test_a_run_loads_with_the_values_it_was_trained_with(tmp_path):
 def test_bad_max_minutes_is_refused(tmp_path, capsys, minutes):
     err = train_usage_error(tmp_path, capsys, "--max-minutes", minutes)
     assert "--max-minutes" in err
+
+
+# ----- a quiet, complete command line ------------------------------------------------------
+
+TF_NOISE = ("absl::InitializeLog", "oneDNN", "cpu_feature_guard", "I0000", "W0000")
+
+TINY = ("--set", "num_simulations=4", "--set", "selfplay_moves_per_iteration=60",
+        "--set", "min_replay_moves=60", "--set", "training_steps_per_iteration=5",
+        "--set", "batch_size=16", "--set", "log_interval=5",
+        "--set", "checkpoint_interval=5")  # fmt: skip
+
+
+def assert_quiet(stderr: str) -> None:
+    for noise in TF_NOISE:
+        assert noise not in stderr, stderr
+
+
+def test_help_lists_the_commands_and_the_defaults():
+    done = run_script("--help")
+    assert done.returncode == 0
+    assert_quiet(done.stderr)
+    assert done.stderr == ""
+    for text in ("evaluate RUN_DIR", "play RUN_DIR", "(default: cartpole)", "(default: results)",
+                 "MountainCar-v0", "--resume"):  # fmt: skip
+        assert text in done.stdout, text
+    evaluate = run_script("evaluate", "--help")
+    assert "(default: 10)" in evaluate.stdout and "(default: random)" in evaluate.stdout
+
+
+def test_an_error_is_one_line_without_tensorflow_noise(tmp_path):
+    done = run_script("evaluate", tmp_path / "missing")
+    assert done.returncode == 2
+    assert done.stderr == f"muzero.py: error: cannot load the run in {tmp_path / 'missing'}: " \
+        "no such folder\n"  # fmt: skip
+
+
+def test_evaluate_names_what_is_missing_in_words(tmp_path, capsys):
+    status, _, err = run_main(capsys, "evaluate", tmp_path)
+    assert status == 2 and "it has no run.json" in err and "Error(" not in err
+    (tmp_path / "run.json").write_text("{not json")
+    status, _, err = run_main(capsys, "evaluate", tmp_path)
+    assert status == 2 and "run.json is not valid JSON" in err
+
+
+def test_gymnasium_ids_train_from_the_command_line(tmp_path):
+    results = tmp_path / "results"
+    done = run_script("--game", "MountainCar-v0", "--training-steps", 5, "--results-dir",
+                      results, "--no-progress", *TINY)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert_quiet(done.stderr)
+    (run_dir,) = (results / "MountainCar-v0").iterdir()
+    assert [int(row["training_step"]) for row in read_csv(run_dir / "metrics.csv")] == [5]
+    assert json.loads((run_dir / "run.json").read_text())["game"] == "MountainCar-v0"
+    evaluate = run_script("evaluate", run_dir, "--episodes", 1)
+    assert evaluate.returncode == 0 and "mean return -200.0" in evaluate.stdout
+
+
+@pytest.mark.parametrize(
+    "game,message",
+    [
+        ("NoSuchGame-v0", "not a built-in game (cartpole, connect4, tictactoe) nor a registered"),
+        ("Pendulum-v1", "the action space must be Discrete"),
+        ("FrozenLake-v1", "observations must be a flat vector"),
+    ],
+)
+def test_gymnasium_ids_that_cannot_train_are_refused(tmp_path, capsys, game, message):
+    err = train_usage_error(tmp_path, capsys, "--game", game)
+    assert game in err and message in err
+
+
+def test_evaluate_refuses_an_opponent_for_a_one_player_game(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "run.json").write_text(json.dumps({"game": "cartpole", "overrides": {}}))
+    config = make_cartpole_config()
+    from training.run_log import RunLog
+
+    RunLog(run_dir, 10, tensorboard=False).save_weights(config.new_network().get_weights())
+    status, _, err = run_main(capsys, "evaluate", run_dir, "--opponent", "minimax")
+    assert status == 2 and "--opponent is for two-player games" in err
+
+
+def test_ctrl_c_while_starting_exits_130_without_a_traceback(tmp_path):
+    import signal
+    import time
+
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    process = subprocess.Popen(
+        [sys.executable, "muzero.py", "--results-dir", str(tmp_path), "--no-progress"],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(0.5)  # inside the imports (TensorFlow takes seconds to load)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "Traceback" not in err
+
+
+def test_resume_extends_a_finished_run(tmp_path, capsys):
+    results = tmp_path / "results"
+    status, _, err = run_main(capsys, "--results-dir", results, "--no-progress",
+                              "--training-steps", 5, *TINY)  # fmt: skip
+    assert status == 0, err
+    (run_dir,) = (results / "cartpole").iterdir()
+    status, _, err = run_main(capsys, "--resume", run_dir, "--no-progress")
+    assert status == 2 and "is finished (5 of 5 steps)" in err and "--training-steps" in err
+    status, _, err = run_main(capsys, "--resume", run_dir, "--training-steps", 5)
+    assert status == 2 and "already at step 5" in err
+    status, out, err = run_main(capsys, "--resume", run_dir, "--training-steps", 10,
+                                "--no-progress")  # fmt: skip
+    assert status == 0, err
+    assert [int(row["training_step"]) for row in read_csv(run_dir / "metrics.csv")] == [5, 10]
+    assert json.loads((run_dir / "run.json").read_text())["overrides"]["training_steps"] == 10
+    assert json.loads((run_dir / "config.json").read_text())["training_steps"] == 10
+    status, _, err = run_main(capsys, "--resume", run_dir, "--no-progress")
+    assert status == 2 and "is finished (10 of 10 steps)" in err
+
+
+def test_a_warning_is_one_plain_line(tmp_path):
+    results = tmp_path / "results"
+    done = run_script("--results-dir", results, "--no-progress", "--training-steps", 10, *TINY)
+    assert done.returncode == 0, done.stderr
+    (run_dir,) = (results / "cartpole").iterdir()
+    newest = sorted((run_dir / "checkpoints").iterdir())[-1]
+    newest.write_bytes(newest.read_bytes()[:100])  # truncated
+    evaluate = run_script("evaluate", run_dir, "--episodes", 1)
+    assert evaluate.returncode == 0, evaluate.stderr
+    (line,) = evaluate.stderr.splitlines()
+    assert line.startswith("muzero.py: warning: skipping a damaged checkpoint")
+    assert newest.name in line and "UserWarning" not in line
+
+
+@pytest.mark.parametrize("command", ["evaluate", "play", "train"])
+def test_ctrl_c_in_any_command_exits_130(monkeypatch, capsys, command):
+    def interrupted(argv, *args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(muzero, f"{command}_command", interrupted)
+    argv = [] if command == "train" else [command, "somewhere"]
+    assert muzero.main(argv) == 130
+    assert capsys.readouterr().err == "interrupted\n"

@@ -149,8 +149,16 @@ def test_random_openings_vary_the_lines_of_a_deterministic_match():
     starts = {}
     for opening in (0, 2):
         played = []
-        result = play_match(config, network, lambda: TicTacToeMinimax(np.random.default_rng(1)),
-                            0, 20, seed=3, on_game_end=played.append, opening_moves=opening)
+        result = play_match(
+            config,
+            network,
+            lambda: TicTacToeMinimax(np.random.default_rng(1)),
+            0,
+            20,
+            seed=3,
+            on_game_end=played.append,
+            opening_moves=opening,
+        )
         assert result.games == 20 and len(played) == 20
         starts[opening] = {tuple(game.history[:2]) for game in played}
         for game in played:  # TicTacToe.step raises on an illegal move: replaying checks them
@@ -269,6 +277,13 @@ def test_play_command_refuses_bad_input_and_quits_cleanly(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "'abc' is not a move number" in out and "99 is out of range" in out
     assert "MuZero plays" in out and "4 is not legal now" in out and "game abandoned" in out
+
+    def interrupt(prompt):
+        raise KeyboardInterrupt
+
+    # Ctrl-C at the prompt is not a move: it ends the program (main: status 130).
+    with pytest.raises(KeyboardInterrupt):
+        muzero.play_command([str(run_dir)], read=interrupt)
 
     evaluate = ["evaluate", str(run_dir), "--opponent", "random", "--episodes", "2"]
     assert muzero.main(evaluate + ["--simulations", "0"]) == 2

@@ -5,11 +5,26 @@ from __future__ import annotations
 import csv
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from training.train import LOSS_NAMES
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+#: Opponents a two-player run can be evaluated against (`game.opponents.make_opponent`).
+EVALUATION_OPPONENTS = ("random", "minimax", "expert")
+#: Outcomes recorded per opponent, as fractions of the evaluation's games.
+EVALUATION_OUTCOMES = ("win", "draw", "loss")
+EVALUATION_FIELDS = tuple(
+    f"eval_{opponent}_{outcome}_rate"
+    for opponent in EVALUATION_OPPONENTS
+    for outcome in EVALUATION_OUTCOMES
+)
 
 CSV_FIELDS = (
     "training_step",
@@ -26,6 +41,8 @@ CSV_FIELDS = (
     "selfplay_sims_per_s",
     "train_steps_per_s",
     "seconds",
+    # Last, so that a CSV written before them is a prefix of this one.
+    *EVALUATION_FIELDS,
 )
 
 # TensorBoard tag of each CSV field (the counters stay CSV-only).
@@ -40,11 +57,51 @@ TENSORBOARD_TAGS = {
     "replay_games": "replay/games",
     "selfplay_sims_per_s": "speed/selfplay_simulations_per_s",
     "train_steps_per_s": "speed/train_steps_per_s",
+    **{name: "eval/" + name.removeprefix("eval_") for name in EVALUATION_FIELDS},
 }
 
 
 def _mean(values: list[float]) -> float:
     return float(np.mean(values)) if values else float("nan")
+
+
+def _parse_row(row: dict[str | None, str | None]) -> dict[str, float]:
+    """Return a CSV row as floats over `CSV_FIELDS`; a column the file lacks is NaN."""
+    return {field: float(row.get(field) or "nan") for field in CSV_FIELDS}
+
+
+def exponential_moving_average(values: Sequence[float], span: float) -> np.ndarray:
+    """Return the exponential moving average of `values`, without the bias of its start.
+
+    ``y_t = sum_i w^i x_{t-i} / sum_i w^i`` over the values up to `t`, with
+    ``w = 1 - 2 / (span + 1)``: pandas' ``ewm(span=span, adjust=True).mean()``. It trails (no
+    value looks ahead), and its first value is the first input, not a blend with zero.
+    NaN entries are skipped: they add nothing, decay nothing, and come out as NaN.
+
+    Args:
+        values: `[N]` numbers, in order.
+        span: about the number of recent values averaged; 1 returns the values unchanged.
+
+    Returns:
+        `[N]` float64 averages.
+    """
+    if span < 1:
+        raise ValueError(f"span must be at least 1, got {span}")
+    weight = 1.0 - 2.0 / (span + 1.0)
+    out = np.full(len(values), np.nan)
+    numerator = denominator = 0.0
+    for index, value in enumerate(values):
+        if not np.isfinite(value):
+            continue
+        numerator = weight * numerator + value
+        denominator = weight * denominator + 1.0
+        out[index] = numerator / denominator
+    return out
+
+
+def smoothing_span(rows: int) -> int:
+    """Return the span of the plotted averages: a twentieth of the rows, at least 1."""
+    return max(1, rows // 20)
 
 
 class RunLog:
@@ -54,7 +111,8 @@ class RunLog:
     Args:
         run_dir: the run's folder (created).
         log_interval: training steps per row.
-        append: continue an existing `metrics.csv` (a resumed run) instead of starting one.
+        append: continue an existing `metrics.csv` (a resumed run) instead of starting one;
+            one written before today's columns gets them, NaN in its rows.
         tensorboard: also write TensorBoard event files under ``run_dir/tensorboard``.
     """
 
@@ -69,11 +127,17 @@ class RunLog:
         self._losses: list[dict[str, float]] = []
         self._simulations, self._selfplay_seconds = 0, 0.0
         self._train_steps, self._train_seconds = 0, 0.0
+        self._evaluations: dict[str, tuple[int, int, int]] = {}
         if append and self.csv_path.exists():
             with open(self.csv_path, newline="") as handle:
-                self.rows = [
-                    {k: float(v) for k, v in row.items()} for row in csv.DictReader(handle)
-                ]
+                reader = csv.DictReader(handle)
+                text_rows = list(reader)
+                header = tuple(reader.fieldnames or ())
+            self.rows = [_parse_row(row) for row in text_rows]
+            if header != CSV_FIELDS:
+                # A CSV from an older version: rewrite it with today's columns (NaN where
+                # it had none), so the rows appended below line up with the header.
+                self._rewrite_csv(text_rows)
         else:
             with open(self.csv_path, "w", newline="") as handle:
                 csv.DictWriter(handle, CSV_FIELDS).writeheader()
@@ -100,6 +164,21 @@ class RunLog:
     def add_losses(self, losses: dict[str, float]) -> None:
         """Note the losses of one training step."""
         self._losses.append(losses)
+
+    def add_evaluation(self, opponent: str, wins: int, draws: int, losses: int) -> None:
+        """Note the outcomes of one evaluation against `opponent` (the next row holds them).
+
+        Args:
+            opponent: one of `EVALUATION_OPPONENTS`.
+            wins: games the agent won, both seats together; `draws`, `losses` likewise.
+        """
+        if opponent not in EVALUATION_OPPONENTS:
+            raise ValueError(
+                f"unknown opponent {opponent!r}; valid: {', '.join(EVALUATION_OPPONENTS)}"
+            )
+        if wins + draws + losses < 1:
+            raise ValueError(f"an evaluation against {opponent} needs at least one game")
+        self._evaluations[opponent] = (wins, draws, losses)
 
     def row_due(self, training_step: int) -> bool:
         return training_step % self.log_interval == 0
@@ -129,6 +208,12 @@ class RunLog:
         }
         for name in LOSS_NAMES:
             row[name] = _mean([loss[name] for loss in self._losses])
+        for opponent in EVALUATION_OPPONENTS:
+            # NaN for an opponent not played since the last row (NaN / NaN stays NaN).
+            counts = np.array(self._evaluations.get(opponent, (np.nan,) * 3), dtype=float)
+            for outcome, rate in zip(EVALUATION_OUTCOMES, counts / counts.sum()):
+                row[f"eval_{opponent}_{outcome}_rate"] = float(rate)
+        self._evaluations = {}
         self._episodes, self._losses = [], []
         self._simulations, self._selfplay_seconds = 0, 0.0
         self._train_steps, self._train_seconds = 0, 0.0
@@ -146,39 +231,138 @@ class RunLog:
         return row
 
     def save_weights(self, weights: list[np.ndarray], name: str = "weights.npz") -> Path:
-        """Write network weights atomically (temporary file, then rename)."""
+        """Write network weights atomically (temporary file, then rename).
+
+        Raises:
+            TypeError: an object array, which only a pickle could hold (`load_weights`
+                refuses pickles).
+        """
+        arrays = [np.asarray(array) for array in weights]
+        if any(array.dtype.hasobject for array in arrays):
+            raise TypeError("save_weights: an object array cannot be saved without pickle")
         path = self.run_dir / name
         temporary = path.with_suffix(".tmp.npz")
-        np.savez(temporary, *weights)
+        np.savez(temporary, *arrays)
         os.replace(temporary, path)
         return path
 
-    def plot(self, title: str) -> Path | None:
-        """Draw episode return against training step into `learning_curve.png`."""
-        points = [
-            (r["training_step"], r["episode_return"])
-            for r in self.rows
-            if np.isfinite(r["episode_return"])
-        ]
-        if not points:
+    def plot(self, title: str, solved_return: float | None = None) -> Path | None:
+        """Draw the rows so far into `learning_curve.png` (see `draw_learning_curve`).
+
+        Args:
+            title: the figure's title, e.g. ``"MuZero on cartpole"``.
+            solved_return: the return at which the game counts as solved (a dashed line),
+                or None.
+
+        Returns:
+            The PNG's path, or None before the first row.
+        """
+        if not self.rows:
             return None
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        steps, returns = zip(*points)
-        figure, axis = plt.subplots(figsize=(6, 3.5), dpi=100)
-        axis.plot(steps, returns)
-        axis.set_xlabel("training step")
-        axis.set_ylabel("self-play episode return")
-        axis.set_title(title)
-        axis.grid(alpha=0.3)
-        figure.tight_layout()
+        figure = draw_learning_curve(self.rows, title, solved_return)
         path = self.run_dir / "learning_curve.png"
-        figure.savefig(path)
-        plt.close(figure)
+        figure.savefig(path, dpi=100)
         return path
+
+    def _rewrite_csv(self, text_rows: list[dict]) -> None:
+        """Write rows read from the CSV under today's header, as they were written, NaN in
+        the columns they lack; atomically (temporary file, then rename)."""
+        temporary = self.csv_path.with_suffix(".tmp.csv")
+        with open(temporary, "w", newline="") as handle:
+            writer = csv.DictWriter(handle, CSV_FIELDS, restval="nan", extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(text_rows)
+        os.replace(temporary, self.csv_path)
+
+
+def draw_learning_curve(
+    rows: Sequence[dict[str, float]], title: str, solved_return: float | None = None
+) -> Figure:
+    """Draw a run's metrics rows as one figure of 8 x 7 inches, panels over training steps.
+
+    1. "self-play return": each row's mean return (thin, light) under its exponential moving
+       average (`exponential_moving_average`, span `smoothing_span(len(rows))` rows), and a
+       dashed line at `solved_return` where there is one.
+    2. "training losses": each loss of `LOSS_NAMES`, row means (light) and their moving
+       average; log scale while every loss is positive.
+    3. "evaluation" (only when a row holds one): for each opponent played, the fraction of
+       games won (solid) and won or drawn (dashed), both seats together.
+
+    Args:
+        rows: metrics rows as `RunLog.rows` holds them (NaN where a row has no figure).
+        title: the figure's title.
+        solved_return: the return at which the game counts as solved, or None.
+
+    Returns:
+        The figure (not shown; ``figure.savefig(path)`` writes it).
+    """
+    from matplotlib.figure import Figure
+
+    def column(name: str) -> np.ndarray:
+        return np.array([row.get(name, np.nan) for row in rows], dtype=float)
+
+    steps = column("training_step")
+    span = smoothing_span(len(rows))
+    span_text = f"{span} row" if span == 1 else f"{span} rows"
+    opponents = [
+        opponent
+        for opponent in EVALUATION_OPPONENTS
+        if np.isfinite(column(f"eval_{opponent}_win_rate")).any()
+    ]
+    figure = Figure(figsize=(8, 7), layout="constrained")
+    axes = figure.subplots(3 if opponents else 2, 1, sharex=True)
+    figure.suptitle(title)
+
+    returns_axis = axes[0]
+    returns = column("episode_return")
+    finite = np.isfinite(returns)
+    returns_axis.plot(steps[finite], returns[finite], color="C0", alpha=0.3, linewidth=0.8,
+                      label="mean return of each row")  # fmt: skip
+    returns_axis.plot(steps[finite], exponential_moving_average(returns[finite], span),
+                      color="C0", linewidth=2, label=f"moving average ({span_text})")  # fmt: skip
+    if solved_return is not None:
+        returns_axis.axhline(solved_return, color="black", linestyle="--", linewidth=1,
+                             label=f"solved ({solved_return:g})")  # fmt: skip
+    returns_axis.set_title("self-play return")
+    returns_axis.set_ylabel("episode return")
+
+    losses_axis = axes[1]
+    positive = True
+    for index, name in enumerate(LOSS_NAMES):
+        losses = column(name)
+        finite = np.isfinite(losses)
+        positive = positive and bool(np.all(losses[finite] > 0))
+        color = f"C{index}"
+        losses_axis.plot(steps[finite], losses[finite], color=color, alpha=0.2, linewidth=0.8)
+        losses_axis.plot(steps[finite], exponential_moving_average(losses[finite], span),
+                         color=color, linewidth=1.5, label=name)  # fmt: skip
+    if positive:
+        losses_axis.set_yscale("log")
+    losses_axis.set_title(f"training losses (light: each row; dark: moving average, {span_text})")
+    losses_axis.set_ylabel("loss")
+
+    if opponents:
+        evaluation_axis = axes[2]
+        for index, opponent in enumerate(opponents):
+            wins = column(f"eval_{opponent}_win_rate")
+            not_lost = wins + column(f"eval_{opponent}_draw_rate")
+            finite = np.isfinite(wins)
+            color = f"C{index}"
+            evaluation_axis.plot(steps[finite], wins[finite], color=color, marker="o",
+                                 markersize=3, label=f"vs {opponent}: won")  # fmt: skip
+            evaluation_axis.plot(steps[finite], not_lost[finite], color=color, marker="o",
+                                 markersize=3, linestyle="--", markerfacecolor="none",
+                                 label=f"vs {opponent}: won or drawn")  # fmt: skip
+        evaluation_axis.set_ylim(-0.03, 1.03)
+        evaluation_axis.set_title("evaluation: greedy games against fixed opponents, both seats")
+        evaluation_axis.set_ylabel("fraction of games")
+
+    for axis in axes:
+        axis.grid(alpha=0.3)
+        if axis.get_legend_handles_labels()[0]:
+            axis.legend(loc="best", fontsize="small")
+    axes[-1].set_xlabel("training step")
+    return figure
 
 
 def save_run_info(run_dir: str | os.PathLike, config_dict: dict, run_info: dict) -> None:
@@ -191,6 +375,60 @@ def save_run_info(run_dir: str | os.PathLike, config_dict: dict, run_info: dict)
 
 
 def load_weights(path: str | os.PathLike) -> list[np.ndarray]:
-    """Read weights written by `RunLog.save_weights`."""
-    with np.load(path) as data:
-        return [data[f"arr_{i}"] for i in range(len(data.files))]
+    """Read weights written by `RunLog.save_weights`.
+
+    Nothing is unpickled: a file that holds an object array (or is a pickle) is refused, so
+    opening someone else's run folder runs no code.
+
+    Raises:
+        OSError: the file cannot be read.
+        ValueError: it is not a weights file (not an `.npz`, damaged, an object array).
+    """
+    try:
+        data = np.load(path, allow_pickle=False)
+    except OSError:
+        raise
+    except Exception as error:  # zipfile's and numpy's own errors for a bad file
+        raise ValueError(f"{path} is not a weights file ({error!r})") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} is not a weights file (a bare array)")
+    with data:
+        try:
+            return [data[f"arr_{i}"] for i in range(len(data.files))]
+        except ValueError:  # an object array: allow_pickle=False refused it
+            raise
+        except Exception as error:  # a bad CRC, a cut deflate stream, a missing member
+            raise ValueError(f"{path} is a damaged weights file ({error!r})") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Redraw a run's learning curve from its `metrics.csv`.
+
+    ``python -m training.run_log RUN_DIR [--solved 475] [--title T] [--out PATH]``
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m training.run_log", description="Redraw a run's learning_curve.png."
+    )
+    parser.add_argument("run_dir", type=Path)
+    parser.add_argument("--solved", type=float, help="draw the game's solved return")
+    parser.add_argument("--title", default="MuZero", help="the figure's title")
+    parser.add_argument("--out", type=Path, help="where to write (default: the run's PNG)")
+    args = parser.parse_args(argv)
+    path = args.run_dir / "metrics.csv"
+    try:
+        with open(path, newline="") as handle:
+            rows = [_parse_row(row) for row in csv.DictReader(handle)]
+    except OSError as error:
+        parser.exit(2, f"cannot read {path}: {error.strerror or error}\n")
+    if not rows:
+        parser.exit(2, f"{path} has no rows yet\n")
+    out = args.out or args.run_dir / "learning_curve.png"
+    draw_learning_curve(rows, args.title, args.solved).savefig(out, dpi=100)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

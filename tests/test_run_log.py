@@ -1,0 +1,210 @@
+"""The run's record: moving averages, the learning-curve figure, evaluation columns, old CSVs."""
+
+from __future__ import annotations
+
+import csv
+import math
+import struct
+
+import numpy as np
+import pytest
+
+import muzero
+from config import make_cartpole_config, make_tictactoe_config
+from game import CartPole, TicTacToe
+from training import LOSS_NAMES
+from training.run_log import (
+    CSV_FIELDS,
+    EVALUATION_FIELDS,
+    EVALUATION_OUTCOMES,
+    RunLog,
+    draw_learning_curve,
+    exponential_moving_average,
+    load_weights,
+)
+
+
+def read_rows(path):
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def fake_rows(count, evaluated_every=0):
+    """Rows as `RunLog.rows` holds them: returns rising, losses falling, some evaluations."""
+    rows = []
+    for index in range(count):
+        row = {field: float("nan") for field in CSV_FIELDS}
+        row.update(training_step=10.0 * (index + 1), episode_return=20.0 + 5 * index)
+        row.update({name: 1.0 / (index + 1) for name in LOSS_NAMES})
+        if evaluated_every and (index + 1) % evaluated_every == 0:
+            row.update(eval_random_win_rate=0.8, eval_random_draw_rate=0.1)
+            row.update(eval_random_loss_rate=0.1)
+        rows.append(row)
+    return rows
+
+
+def test_moving_average_matches_values_worked_out_by_hand():
+    # span 3: weight w = 1 - 2/4 = 0.5; y_t = sum w^i x_{t-i} / sum w^i.
+    np.testing.assert_allclose(
+        exponential_moving_average([0.0, 10.0, 10.0], span=3),
+        [0.0, 10 / 1.5, (10 + 5 + 0) / 1.75],
+    )
+    # A NaN neither adds nor decays: the 4 after it sees the 2 at weight 0.5.
+    np.testing.assert_allclose(
+        exponential_moving_average([2.0, np.nan, 4.0], span=3), [2.0, np.nan, 5 / 1.5]
+    )
+    np.testing.assert_array_equal(exponential_moving_average([3.0, -1.0, 7.0], 1), [3, -1, 7])
+    with pytest.raises(ValueError, match="span"):
+        exponential_moving_average([1.0], span=0.5)
+
+
+def test_learning_curve_has_a_return_and_a_loss_panel_and_the_solved_line():
+    figure = draw_learning_curve(fake_rows(40), "MuZero on cartpole", solved_return=475.0)
+    titles = [axis.get_title() for axis in figure.axes]
+    assert len(titles) == 2
+    assert titles[0] == "self-play return" and titles[1].startswith("training losses")
+    assert figure.get_suptitle() == "MuZero on cartpole"
+    assert tuple(figure.get_size_inches()) == (8, 7)
+    returns_axis, losses_axis = figure.axes
+    lines = {line.get_label(): line for line in returns_axis.lines}
+    assert set(np.asarray(lines["solved (475)"].get_ydata(), float)) == {475.0}
+    smoothed = lines["moving average (2 rows)"].get_ydata()
+    assert smoothed[0] == 20.0 and smoothed[-1] < 20.0 + 5 * 39  # trails the rising returns
+    assert {text.get_text() for text in losses_axis.get_legend().get_texts()} == set(LOSS_NAMES)
+    assert losses_axis.get_yscale() == "log"  # every loss positive
+    assert returns_axis.get_xlabel() == "" and losses_axis.get_xlabel() == "training step"
+
+
+def test_learning_curve_without_a_solved_return_and_with_evaluations():
+    figure = draw_learning_curve(fake_rows(12, evaluated_every=4), "MuZero on tictactoe")
+    assert [axis.get_title() for axis in figure.axes][2].startswith("evaluation")
+    returns_axis, _, evaluation_axis = figure.axes
+    assert not any(line.get_label().startswith("solved") for line in returns_axis.lines)
+    lines = {line.get_label(): line for line in evaluation_axis.lines}
+    assert set(lines) == {"vs random: won", "vs random: won or drawn"}
+    np.testing.assert_array_equal(lines["vs random: won"].get_xdata(), [40, 80, 120])
+    np.testing.assert_allclose(lines["vs random: won or drawn"].get_ydata(), [0.9] * 3)
+
+
+def png_size(path):
+    with open(path, "rb") as handle:
+        header = handle.read(24)
+    assert header[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", header[16:24])
+
+
+def test_plot_writes_one_png_of_800_by_700_pixels(tmp_path):
+    log = RunLog(tmp_path, log_interval=10, tensorboard=False)
+    assert log.plot("empty") is None  # nothing to draw before the first row
+    log.add_losses({name: 0.5 for name in LOSS_NAMES})
+    log.write_row(10, games=0, moves=0, replay_games=0, learning_rate=0.1, seconds=1.0)
+    path = log.plot("MuZero on cartpole", solved_return=475.0)
+    assert path == tmp_path / "learning_curve.png"
+    assert png_size(path) == (800, 700)
+
+
+def test_rows_hold_evaluation_rates_only_where_an_evaluation_ran(tmp_path):
+    log = RunLog(tmp_path, log_interval=10, tensorboard=False)
+    log.add_evaluation("random", wins=15, draws=3, losses=2)
+    log.add_evaluation("expert", wins=0, draws=18, losses=2)
+    first = log.write_row(10, games=4, moves=30, replay_games=4, learning_rate=0.1, seconds=1.0)
+    second = log.write_row(20, games=8, moves=60, replay_games=8, learning_rate=0.1, seconds=2.0)
+    assert first["eval_random_win_rate"] == 0.75 and first["eval_random_draw_rate"] == 0.15
+    assert first["eval_random_loss_rate"] == 0.1 and first["eval_expert_draw_rate"] == 0.9
+    assert math.isnan(first["eval_minimax_win_rate"])  # not played
+    assert all(math.isnan(second[field]) for field in EVALUATION_FIELDS)
+    on_disk = read_rows(tmp_path / "metrics.csv")
+    assert float(on_disk[0]["eval_expert_loss_rate"]) == 0.1
+    assert math.isnan(float(on_disk[1]["eval_random_win_rate"]))
+    with pytest.raises(ValueError, match="unknown opponent"):
+        log.add_evaluation("grandmaster", 1, 0, 0)
+
+
+def test_a_csv_from_before_the_evaluation_columns_is_continued(tmp_path):
+    old_fields = [field for field in CSV_FIELDS if field not in EVALUATION_FIELDS]
+    with open(tmp_path / "metrics.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, old_fields)
+        writer.writeheader()
+        writer.writerow({field: 10 if field == "training_step" else 0.5 for field in old_fields})
+    log = RunLog(tmp_path, log_interval=10, append=True, tensorboard=False)
+    assert log.rows[0]["training_step"] == 10 and log.rows[0]["total"] == 0.5
+    assert all(math.isnan(log.rows[0][field]) for field in EVALUATION_FIELDS)
+    log.add_evaluation("random", wins=1, draws=0, losses=1)
+    log.write_row(20, games=4, moves=30, replay_games=4, learning_rate=0.1, seconds=1.0)
+    with open(tmp_path / "metrics.csv", newline="") as handle:
+        assert tuple(next(csv.reader(handle))) == CSV_FIELDS
+    rows = read_rows(tmp_path / "metrics.csv")
+    assert [row["training_step"] for row in rows] == ["10", "20"]  # old rows kept as written
+    assert float(rows[0]["total"]) == 0.5 and math.isnan(float(rows[0]["eval_random_win_rate"]))
+    assert float(rows[1]["eval_random_win_rate"]) == 0.5
+    assert log.plot("old and new") is not None
+
+
+def test_cartpole_is_solved_at_gymnasiums_threshold_and_board_games_never():
+    assert CartPole(discount=1.0).solved_return == 475.0
+    assert TicTacToe().solved_return is None
+
+
+def test_evaluation_fields_are_validated():
+    assert make_cartpole_config().evaluation_interval == 0
+    board = make_tictactoe_config()
+    assert board.evaluation_interval > 0 and board.evaluation_games > 0
+    with pytest.raises(ValueError, match="evaluation_interval is for two-player games"):
+        make_cartpole_config(evaluation_interval=100)
+    with pytest.raises(ValueError, match="evaluation_interval"):
+        make_tictactoe_config(evaluation_interval=-1)
+    with pytest.raises(ValueError, match="evaluation_games"):
+        make_tictactoe_config(evaluation_games=0)
+    with pytest.raises(ValueError, match="evaluation_opponents"):
+        make_tictactoe_config(evaluation_opponents=("random", "grandmaster"))
+
+
+def tiny_tictactoe_config(**overrides):
+    settings = dict(
+        seed=3,
+        training_steps=8,
+        log_interval=4,
+        checkpoint_interval=4,
+        training_steps_per_iteration=4,
+        selfplay_moves_per_iteration=36,
+        min_replay_moves=36,
+        num_simulations=4,
+        num_parallel_games=4,
+        batch_size=8,
+        num_unroll_steps=3,
+        residual_channels=4,
+        window_size=50,
+        evaluation_interval=0,
+    )
+    settings.update(overrides)
+    return make_tictactoe_config(**settings)
+
+
+@pytest.mark.slow
+def test_evaluation_leaves_a_seeded_run_as_it_was(tmp_path):
+    plain = muzero.muzero(tiny_tictactoe_config(), tmp_path / "plain")
+    evaluated = muzero.muzero(
+        tiny_tictactoe_config(evaluation_interval=4, evaluation_games=2), tmp_path / "evaluated"
+    )
+    plain_rows = read_rows(tmp_path / "plain" / "metrics.csv")
+    evaluated_rows = read_rows(tmp_path / "evaluated" / "metrics.csv")
+    assert [row["training_step"] for row in evaluated_rows] == ["4", "8"]
+    for before, after in zip(plain_rows, evaluated_rows):
+        for name in ("games", "moves", "episode_return", "replay_games"):
+            assert before[name] == after[name], name
+        for name in LOSS_NAMES:
+            # Equal to float32 rounding (see test_muzero); a changed random stream would
+            # sample other batches and differ by far more.
+            assert float(before[name]) == pytest.approx(float(after[name]), rel=1e-6), name
+        assert all(math.isnan(float(before[field])) for field in EVALUATION_FIELDS)
+        for opponent in ("random", "expert"):
+            rates = [
+                float(after[f"eval_{opponent}_{outcome}_rate"]) for outcome in EVALUATION_OUTCOMES
+            ]
+            assert sum(rates) == pytest.approx(1.0) and all(0 <= rate <= 1 for rate in rates)
+        assert math.isnan(float(after["eval_minimax_win_rate"]))
+    for before, after in zip(plain.get_weights(), evaluated.get_weights()):
+        np.testing.assert_allclose(before, after, rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(
+        load_weights(tmp_path / "evaluated" / "weights.npz")[0], evaluated.get_weights()[0]
+    )
