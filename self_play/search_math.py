@@ -52,8 +52,8 @@ def child_value(reward, value, discount: float, same_player):
     """Return a child's value seen from its parent: ``reward + discount * (+-value)``.
 
     `reward` belongs to the player who moved (the parent's player); `value` to the child's
-    player to play, so it changes sign when the player changes (DESIGN.md "Search details":
-    the documented two-player deviation from the pseudocode).
+    player to play, so it changes sign when the player changes (the two-player deviation
+    from the pseudocode that README's "Deviations" lists).
     """
     if same_player is True:  # one player: no sign to choose
         return reward + discount * value

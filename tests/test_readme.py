@@ -57,6 +57,7 @@ def install_examples(root: Path, heading: str) -> None:
 
 
 def copy_package(destination: Path) -> Path:
+    destination.mkdir(parents=True)
     for name in PACKAGE:
         source = REPO_ROOT / name
         if source.is_dir():
