@@ -378,7 +378,8 @@ def train_command(argv: list[str]) -> int:
     try:
         save_run_info(run_dir, config.to_dict(), {"game": args.game, "overrides": overrides})
     except OSError as error:
-        raise UsageError(f"cannot write to the run folder {run_dir}: {error}") from None
+        raise UsageError(f"cannot write to the run folder {run_dir}: "
+                         f"{error.strerror or error}") from None  # fmt: skip
     print(f"run folder: {run_dir}")
     return run_training(config, run_dir, not args.no_progress, False, max_seconds)
 
@@ -449,7 +450,8 @@ def make_run_dir(parent: Path) -> Path:
         except FileExistsError:
             continue
         except OSError as error:
-            raise UsageError(f"cannot create the run folder {run_dir}: {error}") from None
+            raise UsageError(f"cannot create the run folder {run_dir}: "
+                             f"{error.strerror or error}") from None  # fmt: skip
     raise UsageError(f"cannot create a new run folder under {parent}")
 
 

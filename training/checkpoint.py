@@ -319,7 +319,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise CheckpointError(f"checkpoint {path} cannot be read ({error})") from None
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read ({error.strerror or error})"
+        ) from None
     if data.startswith(OLD_MAGIC):
         raise CheckpointError(f"checkpoint {path} is of the old pickle format, not opened "
                               f"for safety")  # fmt: skip
