@@ -309,6 +309,7 @@ def test_evaluate_names_what_is_missing_in_words(tmp_path, capsys):
     assert status == 2 and "run.json is not valid JSON" in err
 
 
+@pytest.mark.slow
 def test_gymnasium_ids_train_from_the_command_line(tmp_path):
     results = tmp_path / "results"
     done = run_script("--game", "MountainCar-v0", "--training-steps", 5, "--results-dir",
@@ -383,6 +384,7 @@ def test_resume_extends_a_finished_run(tmp_path, capsys):
     assert status == 2 and "is finished (10 of 10 steps)" in err
 
 
+@pytest.mark.slow
 def test_a_warning_is_one_plain_line(tmp_path):
     results = tmp_path / "results"
     done = run_script("--results-dir", results, "--no-progress", "--training-steps", 10, *TINY)
