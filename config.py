@@ -205,8 +205,12 @@ class MuZeroConfig:
     ``expert``); one the game has none of is left out."""
 
     def __post_init__(self) -> None:
-        self.observation_shape = tuple(int(x) for x in self.observation_shape)
-        self.hidden_layers = tuple(int(x) for x in self.hidden_layers)
+        for name in ("observation_shape", "hidden_layers"):
+            value = getattr(self, name)
+            try:
+                setattr(self, name, tuple(int(x) for x in value))
+            except (TypeError, ValueError):
+                raise ValueError(f"{name} must be a sequence of integers, got {value!r}") from None
         self.validate()
 
     # The pseudocode's `MuZeroConfig.new_game` / `new_network`.
@@ -250,8 +254,13 @@ class MuZeroConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {self.seed!r}")
+        if (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or not 0 <= self.seed < 2**32
+        ):
+            # Keras seeds numpy's global generator too, which takes 32 bits.
+            raise ValueError(f"seed must be an integer in [0, 2**32), got {self.seed!r}")
         interval = self.evaluation_interval
         if isinstance(interval, bool) or not isinstance(interval, int) or interval < 0:
             raise ValueError(
@@ -348,12 +357,17 @@ class MuZeroConfig:
         }
 
     def unused_fields(self) -> dict[str, str]:
-        """Return the fields this config's network never reads, each with the reason.
+        """Return the fields this config's game or network never reads, with the reason.
 
         The sizes of the built-in fully connected network mean nothing to the residual one
-        and the other way round; a custom `network_factory` may read any of them.
+        and the other way round (a custom `network_factory` may read any of them); the
+        periodic evaluation means nothing to a one-player game.
         """
         unused: dict[str, str] = {}
+        game_class = getattr(self.game_factory, "func", self.game_factory)
+        if getattr(game_class, "num_players", 2) == 1:
+            reason = f"{self.game_name} is a one-player game: there is no opponent to evaluate"
+            unused.update(dict.fromkeys(("evaluation_interval", "evaluation_games"), reason))
         for factory, names in ARCHITECTURE_FIELDS.items():
             if factory is not self.network_factory and self.network_factory in ARCHITECTURE_FIELDS:
                 reason = (

@@ -39,6 +39,7 @@ from self_play.arena import MatchResult, greedy_actions, play_match  # noqa: E40
 from training import ReplayBuffer, Trainer, train_network  # noqa: E402
 from training.checkpoint import (  # noqa: E402
     CheckpointError,
+    list_checkpoints,
     load_latest_checkpoint,
     save_checkpoint,
 )
@@ -294,7 +295,7 @@ def build_config(game: str, overrides: dict[str, Any]) -> MuZeroConfig:
         raise UsageError(error.args[0]) from None
     try:
         return factory(**overrides)
-    except ValueError as error:
+    except (ValueError, TypeError) as error:  # TypeError: a value of the wrong kind
         raise UsageError(f"invalid config: {error}") from None
 
 
@@ -325,9 +326,8 @@ def train_command(argv: list[str]) -> int:
     )
     parser.add_argument(
         "--game",
-        default="cartpole",
         help=f"a built-in game ({', '.join(sorted(GAMES))}) or any registered gymnasium id "
-        "with discrete actions and flat observations (e.g. MountainCar-v0)",
+        "with discrete actions and flat observations, e.g. MountainCar-v0 (default: cartpole)",
     )
     parser.add_argument(
         "--training-steps",
@@ -362,11 +362,16 @@ def train_command(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     max_seconds = parse_max_minutes(args.max_minutes)
     if args.resume is not None:
-        if args.set or args.seed is not None:
-            raise UsageError("--resume continues a run with its own config: no --set or --seed "
-                             "with it (--training-steps N extends it to N steps)")  # fmt: skip
+        given = [name for name, value in (("--game", args.game), ("--set", args.set),
+                 ("--seed", args.seed), ("--results-dir", args.results_dir != "results"))
+                 if value]  # fmt: skip
+        if given:
+            raise UsageError(f"--resume continues a run in its own folder with its own config: "
+                             f"no {', '.join(given)} with it (--training-steps N extends it "
+                             "to N steps)")  # fmt: skip
         config = resume_config(args.resume, args.training_steps)
         return run_training(config, args.resume, not args.no_progress, True, max_seconds)
+    args.game = args.game or "cartpole"
     base = build_config(args.game, {})
     overrides = parse_overrides(args.set, base)
     if args.training_steps is not None:
@@ -431,8 +436,12 @@ def run_training(
         print(f"muzero.py: training stopped: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"\ninterrupted: checkpoint saved; continue with "
-              f"python muzero.py --resume {run_dir}", file=sys.stderr)  # fmt: skip
+        if list_checkpoints(run_dir):
+            print(f"\ninterrupted: checkpoint saved; continue with "
+                  f"python muzero.py --resume {run_dir}", file=sys.stderr)  # fmt: skip
+        else:
+            print("\ninterrupted before the first checkpoint: nothing to resume",
+                  file=sys.stderr)  # fmt: skip
         return 130
     print(f"wrote {run_dir / 'metrics.csv'}, {run_dir / 'learning_curve.png'}, "
           f"{run_dir / 'weights.npz'}, checkpoints in {run_dir / 'checkpoints'}")  # fmt: skip
@@ -457,8 +466,10 @@ def make_run_dir(parent: Path) -> Path:
 
 def read_json(path: Path, what: str) -> Any:
     """Return a JSON file's contents, or raise `UsageError` saying in words what is wrong."""
-    if not path.parent.is_dir():
+    if not path.parent.exists():
         raise UsageError(f"cannot load the run in {path.parent}: no such folder")
+    if not path.parent.is_dir():
+        raise UsageError(f"cannot load the run in {path.parent}: it is a file, not a folder")
     if not path.is_file():
         raise UsageError(f"cannot load the run in {path.parent}: it has no {path.name} "
                          f"({what}); is it a run folder made by muzero.py?")  # fmt: skip
@@ -495,6 +506,10 @@ def load_run_config(run_dir: Path) -> MuZeroConfig:
             raise UsageError(f"cannot load the run in {run_dir}: config.json is not an object")
     fields = build_config(game, {}).settable_fields()
     saved = {key: value for key, value in saved.items() if key in fields}
+    unknown = sorted(set(info["overrides"]) - set(fields))
+    if unknown:
+        raise UsageError(f"cannot load the run in {run_dir}: run.json sets "
+                         f"{', '.join(unknown)}, which {game} does not have")  # fmt: skip
     overrides = {
         key: tuple(value) if isinstance(value, list) else value
         for key, value in {**saved, **info["overrides"]}.items()
@@ -507,18 +522,22 @@ def load_run(run_dir: Path) -> tuple[MuZeroConfig, BaseNetwork]:
     config = load_run_config(run_dir)
     network = config.new_network()
     try:
+        _, state = load_latest_checkpoint(run_dir)
+        weights, source = state["weights"], "its checkpoint"
+    except CheckpointError:
         try:
-            _, state = load_latest_checkpoint(run_dir)
-            weights = state["weights"]
-        except CheckpointError:
-            weights = load_weights(run_dir / "weights.npz")
+            weights, source = load_weights(run_dir / "weights.npz"), "weights.npz"
+        except FileNotFoundError:
+            raise UsageError(f"cannot load the run in {run_dir}: it has no good checkpoint "
+                             "and no weights.npz") from None  # fmt: skip
+        except (OSError, ValueError) as error:
+            raise UsageError(f"cannot load the run in {run_dir}: no good checkpoint, and "
+                             f"weights.npz cannot be used ({error})") from None  # fmt: skip
+    try:
         network.set_weights(weights)
-    except FileNotFoundError:
-        raise UsageError(f"cannot load the run in {run_dir}: it has no good checkpoint "
-                         "and no weights.npz") from None  # fmt: skip
-    except (OSError, KeyError, ValueError) as error:
-        raise UsageError(f"cannot load the run in {run_dir}: no good checkpoint, and "
-                         f"weights.npz cannot be used ({error})") from None  # fmt: skip
+    except (ValueError, KeyError, IndexError) as error:
+        raise UsageError(f"cannot load the run in {run_dir}: the weights of {source} do not "
+                         f"fit the network of its config ({error})") from None  # fmt: skip
     return config, network
 
 

@@ -32,7 +32,7 @@ from training.run_log import save_run_info  # noqa: E402
 
 def run_many(game: str, seeds: list[int], jobs: int | None, argv: list[str]) -> dict:
     """Run the benchmark of `game` once per seed in child processes; print the spread."""
-    argv = strip_option(strip_option(argv, "--seeds"), "--jobs")
+    argv = strip_option(strip_option(strip_option(argv, "--seeds"), "--jobs"), "--seed")
     script = str(Path(__file__).with_name(f"{game}.py"))
     results = run_seeds(script, seeds, argv, jobs)
     summary: dict = {"benchmark": game, "seeds": seeds, "runs": results}

@@ -32,7 +32,7 @@ from training.run_log import save_run_info  # noqa: E402
 
 def main_seeds(seeds: list[int], jobs: int | None) -> None:
     """Train every seed in its own process and print the spread of the figures."""
-    argv = strip_option(strip_option(sys.argv[1:], "--seeds"), "--jobs")
+    argv = strip_option(strip_option(strip_option(sys.argv[1:], "--seeds"), "--jobs"), "--seed")
     results = run_seeds(__file__, seeds, argv, jobs)
     done = [r for r in results if "failed" not in r]
     for r in results:

@@ -52,16 +52,23 @@ def run_seeds(
     def one(seed: int) -> dict:
         command = [sys.executable, script, "--seed", str(seed), *argv]
         core = free_cores.get()
-        pin = None if core is None else (lambda: os.sched_setaffinity(0, {core}))
         try:
-            done = subprocess.run(command, capture_output=True, text=True, preexec_fn=pin)
+            child = subprocess.Popen(
+                command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            )
+            if core is not None:  # at once, before the child starts any process of its own
+                os.sched_setaffinity(child.pid, {core})
+            out, err = child.communicate()
         finally:
             free_cores.put(core)
-        sys.stderr.write(f"--- seed {seed} (exit {done.returncode})\n{done.stdout}")
-        if done.returncode != 0:
-            sys.stderr.write(done.stderr[-2000:])
-            return {"seed": seed, "failed": done.returncode}
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        sys.stderr.write(f"--- seed {seed} (exit {child.returncode})\n{out}")
+        if child.returncode != 0:
+            sys.stderr.write(err[-2000:])
+            return {"seed": seed, "failed": child.returncode}
+        try:
+            return json.loads(out.strip().splitlines()[-1])
+        except (IndexError, json.JSONDecodeError):
+            return {"seed": seed, "failed": "no JSON line"}
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         return list(pool.map(one, seeds))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import signal
 import traceback
 from typing import Any
 
@@ -78,7 +79,14 @@ class ActorProcess:
         self._process = context.Process(
             target=_actor_main, args=(child, config, seed), daemon=True, name="muzero-actor"
         )
-        self._process.start()
+        # Ctrl-C reaches every process of the terminal's group: the child ignores it (an
+        # ignored signal stays ignored in the new interpreter) and the parent, which handles
+        # it, ends the child in `close`. No second traceback from the child.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            self._process.start()
+        finally:
+            signal.signal(signal.SIGINT, previous)
         child.close()
         self._pending = False
         self._receive("ready")

@@ -374,6 +374,8 @@ def test_resume_extends_a_finished_run(tmp_path, capsys):
     assert status == 2 and "is finished (5 of 5 steps)" in err and "--training-steps" in err
     status, _, err = run_main(capsys, "--resume", run_dir, "--training-steps", 5)
     assert status == 2 and "already at step 5" in err
+    status, _, err = run_main(capsys, "--resume", run_dir, "--game", "tictactoe")
+    assert status == 2 and "no --game with it" in err
     status, out, err = run_main(capsys, "--resume", run_dir, "--training-steps", 10,
                                 "--no-progress")  # fmt: skip
     assert status == 0, err

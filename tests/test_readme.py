@@ -113,7 +113,7 @@ def test_readme_swap_the_network_trains_from_the_command_line(tmp_path):
     install_examples(root, "Swap the network")
     train = commands("Swap the network")[0]
     run(root, *train, "--no-progress", "--training-steps", "20", "--set", "min_replay_moves=200")
-    (run_dir,) = (root / "results" / "cartpole").iterdir()
+    (run_dir,) = (root / "results" / "cartpole-wide").iterdir()
     with np.load(run_dir / "weights.npz", allow_pickle=False) as weights:
         shapes = [weights[name].shape for name in weights.files]
     assert (4, 128) in shapes and (128, 128) in shapes  # the wide trunk, not the default 64

@@ -98,3 +98,23 @@ def test_augment_symmetries_needs_a_game_with_symmetries(tmp_path, capsys):
     status = muzero.main(["--results-dir", str(results), "--set", "augment_symmetries=true"])
     err = capsys.readouterr().err
     assert status == 2 and "augment_symmetries" in err and "no symmetries" in err
+
+
+def test_a_seed_numpy_cannot_take_is_refused_before_the_run(tmp_path, capsys):
+    results = tmp_path / "results"
+    status = muzero.main(["--results-dir", str(results), "--seed", str(2**32)])
+    err = capsys.readouterr().err
+    assert status == 2 and "seed must be an integer in [0, 2**32)" in err
+    assert not results.exists()
+
+
+def test_a_run_json_with_a_field_of_the_wrong_kind_is_refused_in_words(tmp_path, capsys):
+    (tmp_path / "run.json").write_text(
+        '{"game": "cartpole", "overrides": {"discount": "x", "hidden_layers": "ab"}}'
+    )
+    status = muzero.main(["evaluate", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    (tmp_path / "run.json").write_text('{"game": "cartpole", "overrides": {"nosuch": 1}}')
+    assert muzero.main(["evaluate", str(tmp_path)]) == 2
+    assert "run.json sets nosuch" in capsys.readouterr().err

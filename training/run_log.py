@@ -368,10 +368,13 @@ def draw_learning_curve(
 def save_run_info(run_dir: str | os.PathLike, config_dict: dict, run_info: dict) -> None:
     """Write the exact config (`config.json`) and how to rebuild it (`run.json`)."""
     run_dir = Path(run_dir)
-    with open(run_dir / "config.json", "w") as handle:
-        json.dump(config_dict, handle, indent=2, default=str)
-    with open(run_dir / "run.json", "w") as handle:
-        json.dump(run_info, handle, indent=2)
+    # Temporary file, then rename: extending a run rewrites these, and a stop half-way must
+    # leave the old file, not half of a new one.
+    for name, content in (("config.json", config_dict), ("run.json", run_info)):
+        temporary = run_dir / f"{name}.tmp"
+        with open(temporary, "w") as handle:
+            json.dump(content, handle, indent=2, default=str)
+        os.replace(temporary, run_dir / name)
 
 
 def load_weights(path: str | os.PathLike) -> list[np.ndarray]:
@@ -389,7 +392,7 @@ def load_weights(path: str | os.PathLike) -> list[np.ndarray]:
     except OSError:
         raise
     except Exception as error:  # zipfile's and numpy's own errors for a bad file
-        raise ValueError(f"{path} is not a weights file ({error!r})") from None
+        raise ValueError(f"{path} is not a weights file ({error})") from None
     if not isinstance(data, np.lib.npyio.NpzFile):
         raise ValueError(f"{path} is not a weights file (a bare array)")
     with data:
@@ -398,7 +401,7 @@ def load_weights(path: str | os.PathLike) -> list[np.ndarray]:
         except ValueError:  # an object array: allow_pickle=False refused it
             raise
         except Exception as error:  # a bad CRC, a cut deflate stream, a missing member
-            raise ValueError(f"{path} is a damaged weights file ({error!r})") from None
+            raise ValueError(f"{path} is a damaged weights file ({error})") from None
 
 
 def main(argv: list[str] | None = None) -> int:

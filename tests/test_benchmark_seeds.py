@@ -1,0 +1,48 @@
+"""The multi-seed runner of the benchmarks: seed lists, the spread, the children's options."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+from seeds import parse_seeds, run_seeds, spread, strip_option  # noqa: E402
+
+
+def test_parse_seeds():
+    assert parse_seeds("0-4") == [0, 1, 2, 3, 4]
+    assert parse_seeds("0,2,5") == [0, 2, 5]
+    assert parse_seeds("0-2,7") == [0, 1, 2, 7]
+    for bad in ("", "a", "3,3", "-1", "2-x"):
+        with pytest.raises(SystemExit):
+            parse_seeds(bad)
+
+
+def test_spread_is_median_and_range():
+    assert spread([5, 1, 3]) == "median 3.0 (min 1.0, max 5.0)"
+    assert spread([4, 1, 3, 10]) == "median 3.5 (min 1.0, max 10.0)"
+
+
+def test_strip_option_removes_the_option_and_its_value_only():
+    argv = ["--seed", "2", "--seeds", "0-4", "--jobs=2", "--set", "a=1"]
+    assert strip_option(argv, "--seed") == ["--seeds", "0-4", "--jobs=2", "--set", "a=1"]
+    assert strip_option(argv, "--jobs") == ["--seed", "2", "--seeds", "0-4", "--set", "a=1"]
+
+
+def test_run_seeds_gives_each_child_its_seed_and_the_options(tmp_path):
+    script = tmp_path / "child.py"
+    script.write_text(
+        "import argparse, json, sys\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--seed', type=int); p.add_argument('--x')\n"
+        "a = p.parse_args()\n"
+        "if a.seed == 2: sys.exit(3)\n"
+        "print('some output'); print(json.dumps({'seed': a.seed, 'x': a.x}))\n"
+    )
+    results = run_seeds(str(script), [0, 1, 2], ["--x", "y"], jobs=2)
+    assert results[:2] == [{"seed": 0, "x": "y"}, {"seed": 1, "x": "y"}]
+    assert results[2] == {"seed": 2, "failed": 3}  # one failed child stops nothing else
+    json.dumps(results)
