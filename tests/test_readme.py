@@ -138,10 +138,11 @@ def fields_table() -> str:
 
     ``python tests/test_readme.py`` prints it; a test checks README holds it as printed.
     """
-    from config import make_cartpole_config
+    from config import GAMES, make_cartpole_config
 
     config = make_cartpole_config()
     settable = config.settable_fields()
+    anywhere = {name for game in GAMES.values() for name in game().settable_fields()}
     docs = field_docs()
     lines = ["| field | type | CartPole | meaning |", "| --- | --- | --- | --- |"]
     for field in dataclasses.fields(config):
@@ -153,7 +154,10 @@ def fields_table() -> str:
         else:
             shown = value
         kind = field.type.replace("|", "\\|")
-        kind = kind if field.name in settable else f"{kind} (not settable)"
+        if field.name not in anywhere:
+            kind = f"{kind} (not settable)"
+        elif field.name not in settable:
+            kind = f"{kind} (not used by CartPole)"
         lines.append(f"| `{field.name}` | {kind} | `{shown}` | {docs[field.name]} |")
     return "\n".join(lines) + "\n"
 
