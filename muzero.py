@@ -22,10 +22,17 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+
+def plain_warning(message, category, filename, lineno, line=None) -> str:
+    """Format a warning as one plain line (not Python's ``file:line: UserWarning`` form)."""
+    return f"muzero.py: warning: {message}\n"
+
+
 if __name__ == "__main__":
     # Ctrl-C while the imports below load TensorFlow (a few seconds): leave as the shell
-    # expects, status 130, without a traceback. Restored to KeyboardInterrupt in `main`.
+    # expects, status 130, without a traceback. Restored to KeyboardInterrupt at the end.
     signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+    warnings.formatwarning = plain_warning  # from the imports on
 
 import numpy as np  # noqa: E402
 
@@ -751,11 +758,6 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
-def plain_warning(message, category, filename, lineno, line=None) -> str:
-    """Format a warning as one plain line (not Python's ``file:line: UserWarning`` form)."""
-    return f"muzero.py: warning: {message}\n"
-
-
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
@@ -776,7 +778,6 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    warnings.formatwarning = plain_warning
     try:
         sys.exit(main())
     except KeyboardInterrupt:  # between main's own handlers: still no traceback
