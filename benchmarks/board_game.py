@@ -23,7 +23,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from seeds import parse_seeds, run_seeds, spread, strip_option  # noqa: E402
+from seeds import parse_seeds, run_and_report, spread  # noqa: E402
 
 import muzero  # noqa: E402
 from config import GAMES  # noqa: E402
@@ -32,21 +32,17 @@ from training.run_log import save_run_info  # noqa: E402
 
 def run_many(game: str, seeds: list[int], jobs: int | None, argv: list[str]) -> dict:
     """Run the benchmark of `game` once per seed in child processes; print the spread."""
-    argv = strip_option(strip_option(strip_option(argv, "--seeds"), "--jobs"), "--seed")
     script = str(Path(__file__).with_name(f"{game}.py"))
-    results = run_seeds(script, seeds, argv, jobs)
-    summary: dict = {"benchmark": game, "seeds": seeds, "runs": results}
-    done = [r for r in results if "failed" not in r]
-    for r in results:
-        if "failed" in r:
-            print(f"seed {r['seed']}: FAILED (exit {r['failed']})")
-            continue
-        parts = [
+
+    def describe(r: dict) -> str:
+        outcomes = ", ".join(
             f"{name.replace('_', ' ')} {v['wins']}/{v['draws']}/{v['losses']}"
             for name, v in r["results"].items()
-        ]
-        print(f"seed {r['seed']}: {r['training_steps']} steps in {r['train_seconds']:.0f} s; "
-              f"W/D/L {', '.join(parts)}")  # fmt: skip
+        )
+        return f"{r['training_steps']} steps in {r['train_seconds']:.0f} s; W/D/L {outcomes}"
+
+    results, done = run_and_report(script, seeds, argv, jobs, describe)
+    summary: dict = {"benchmark": game, "seeds": seeds, "runs": results}
     if done:
         for opponent in done[0]["results"]:
             losses = [r["results"][opponent]["losses"] for r in done]

@@ -23,7 +23,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-from seeds import parse_seeds, run_seeds, spread, strip_option  # noqa: E402
+from seeds import parse_seeds, run_and_report, spread  # noqa: E402
 
 import muzero  # noqa: E402
 from config import make_cartpole_config  # noqa: E402
@@ -32,19 +32,11 @@ from training.run_log import save_run_info  # noqa: E402
 
 def main_seeds(seeds: list[int], jobs: int | None) -> None:
     """Train every seed in its own process and print the spread of the figures."""
-    argv = strip_option(strip_option(strip_option(sys.argv[1:], "--seeds"), "--jobs"), "--seed")
-    results = run_seeds(__file__, seeds, argv, jobs)
-    done = [r for r in results if "failed" not in r]
-    for r in results:
-        if "failed" in r:
-            print(f"seed {r['seed']}: FAILED (exit {r['failed']})")
-            continue
-        print(
-            f"seed {r['seed']}: {r['training_steps']} steps, {r['games_played']} games, "
-            f"{r['moves_played']} frames in {r['train_seconds']:.0f} s; greedy mean "
-            f"{r['greedy_mean_return']:.1f} over {r['greedy_episodes']} episodes "
-            f"(min {r['greedy_min_return']:.0f})"
-        )
+    results, done = run_and_report(__file__, seeds, sys.argv[1:], jobs, lambda r: (
+        f"{r['training_steps']} steps, {r['games_played']} games, {r['moves_played']} frames "
+        f"in {r['train_seconds']:.0f} s; greedy mean {r['greedy_mean_return']:.1f} over "
+        f"{r['greedy_episodes']} episodes (min {r['greedy_min_return']:.0f})"
+    ))  # fmt: skip
     summary = {"benchmark": "cartpole", "seeds": seeds, "runs": results}
     if done:
         means = [r["greedy_mean_return"] for r in done]

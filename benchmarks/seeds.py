@@ -13,7 +13,7 @@ import os
 import queue
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 
@@ -82,15 +82,33 @@ def spread(values: Sequence[float]) -> str:
     return f"median {median:.1f} (min {ordered[0]:.1f}, max {ordered[-1]:.1f})"
 
 
-def strip_option(argv: Sequence[str], name: str, takes_value: bool = True) -> list[str]:
-    """``argv`` without ``name`` (and its value): the parent's options minus its own."""
+def strip_option(argv: Sequence[str], *names: str) -> list[str]:
+    """``argv`` without the options `names` (each with its value): the parent's options
+    minus its own."""
     out: list[str] = []
     skip = False
     for item in argv:
         if skip:
             skip = False
-        elif item == name:
-            skip = takes_value
-        elif not item.startswith(name + "="):
+        elif item in names:
+            skip = True
+        elif not any(item.startswith(name + "=") for name in names):
             out.append(item)
     return out
+
+
+def run_and_report(
+    script: str,
+    seeds: Sequence[int],
+    argv: Sequence[str],
+    jobs: int | None,
+    describe: Callable[[dict], str],
+) -> tuple[list[dict], list[dict]]:
+    """Run `script` for every seed (`run_seeds`, without the parent's own seed options) and
+    print a line per seed, ``describe(result)`` or FAILED; return all results and the ones
+    that finished."""
+    results = run_seeds(script, seeds, strip_option(argv, "--seeds", "--jobs", "--seed"), jobs)
+    for r in results:
+        line = f"FAILED (exit {r['failed']})" if "failed" in r else describe(r)
+        print(f"seed {r['seed']}: {line}")
+    return results, [r for r in results if "failed" not in r]

@@ -31,6 +31,7 @@ def test_strip_option_removes_the_option_and_its_value_only():
     argv = ["--seed", "2", "--seeds", "0-4", "--jobs=2", "--set", "a=1"]
     assert strip_option(argv, "--seed") == ["--seeds", "0-4", "--jobs=2", "--set", "a=1"]
     assert strip_option(argv, "--jobs") == ["--seed", "2", "--seeds", "0-4", "--set", "a=1"]
+    assert strip_option(argv, "--seeds", "--jobs", "--seed") == ["--set", "a=1"]
 
 
 def test_run_seeds_gives_each_child_its_seed_and_the_options(tmp_path):
