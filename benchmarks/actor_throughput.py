@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as muzero.py: before numpy loads
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import muzero  # noqa: E402

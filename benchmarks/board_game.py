@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as muzero.py: before numpy loads
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from seeds import parse_seeds, run_and_report, spread  # noqa: E402

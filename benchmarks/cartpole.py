@@ -2,11 +2,17 @@
 
     python benchmarks/cartpole.py [--seed 0] [--training-steps N] [--set FIELD=VALUE ...]
     python benchmarks/cartpole.py --seeds 0-4 [--jobs 2] [...]
+    python benchmarks/cartpole.py --seeds 0-4 --ablation [...]
 
-Prints wall time, training steps, games played and the greedy returns; the last line is a
-JSON object of the same figures. The run folder (CSV, PNG, weights) goes to --results-dir.
-With ``--seeds``, each seed trains in its own process (``--jobs`` at once, default one per
-core), then one line per seed and the median and range over seeds are printed.
+Prints the training time, frames (environment steps of self-play), the greedy returns and
+the frames at which self-play first held 475: the mean return of 20 consecutive self-play
+episodes (with their exploration) reached 475, gymnasium's "solved" for CartPole-v1. The
+last line is a JSON object of the same figures. The run folder (CSV, PNG, weights) goes to
+--results-dir. With ``--seeds``, each seed trains in its own process (``--jobs`` at once,
+default one per core, each pinned to its own), then one line per seed and the median and
+range over seeds are printed. ``--ablation`` does that for the recipe with prioritized
+replay and Reanalyze each switched on and off (`ABLATION`) and prints a table of the median
+frames to hold 475.
 """
 
 from __future__ import annotations
@@ -20,33 +26,131 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as muzero.py: before numpy loads
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-from seeds import parse_seeds, run_and_report, spread  # noqa: E402
+from seeds import parse_seeds, run_and_report, spread, strip_option  # noqa: E402
 
 import muzero  # noqa: E402
 from config import make_cartpole_config  # noqa: E402
 from training.run_log import save_run_info  # noqa: E402
 
+#: The return self-play must hold (mean of `HELD_EPISODES` consecutive episodes).
+SOLVED_RETURN, HELD_EPISODES = 475.0, 20
+#: The variants of ``--ablation``: prioritized replay and Reanalyze, each on and off.
+ABLATION = {
+    "PER on, Reanalyze on": ["prioritized_replay=true", "reanalyse_fraction=0.5"],
+    "PER on, Reanalyze off": ["prioritized_replay=true", "reanalyse_fraction=0"],
+    "PER off, Reanalyze on": ["prioritized_replay=false", "reanalyse_fraction=0.5"],
+    "PER off, Reanalyze off": ["prioritized_replay=false", "reanalyse_fraction=0"],
+}
+
+
+def frames_to_hold(episodes_csv: Path, target: float = SOLVED_RETURN,
+                   window: int = HELD_EPISODES) -> int | None:  # fmt: skip
+    """Return the frames at which the mean return of `window` consecutive self-play episodes
+    first reached `target` (the frames when the last of them was saved), or None."""
+    with open(episodes_csv) as handle:
+        rows = list(csv.DictReader(handle))
+    returns = np.array([float(row["episode_return"]) for row in rows])
+    for end in range(window, len(returns) + 1):
+        if returns[end - window : end].mean() >= target:
+            return int(rows[end - 1]["frames"])
+    return None
+
+
+def describe(r: dict) -> str:
+    held = r["frames_to_475"]
+    greedy = "no greedy episodes"
+    if r["greedy_episodes"]:
+        greedy = (f"greedy mean {r['greedy_mean_return']:.1f} over {r['greedy_episodes']} "
+                  f"episodes (min {r['greedy_min_return']:.0f})")  # fmt: skip
+    return (
+        f"{r['train_seconds']:.0f} s, {r['training_steps']} steps, {r['moves_played']} frames; "
+        f"{greedy}; held 475 at {'never' if held is None else f'{held} frames'}"
+    )
+
+
+def summarise(done: list[dict]) -> dict:
+    """Print the spread over seeds of one recipe's runs; return it."""
+    held = [r["frames_to_475"] for r in done if r["frames_to_475"] is not None]
+    summary = {}
+    if all(r["greedy_episodes"] for r in done):
+        means = [r["greedy_mean_return"] for r in done]
+        print(f"greedy mean over seeds: {spread(means)}")
+        print(f"seeds with a greedy mean >= 475: {sum(m >= 475 for m in means)} of {len(done)}")
+        summary = {
+            "greedy_mean_median": float(np.median(means)),
+            "greedy_mean_min": float(np.min(means)),
+            "greedy_mean_max": float(np.max(means)),
+            "seeds_at_475": int(sum(m >= 475 for m in means)),
+        }
+    print(f"training seconds: {spread([r['train_seconds'] for r in done])}")
+    print(f"frames: {spread([r['moves_played'] for r in done])}")
+    print(f"frames to hold 475 ({len(held)} of {len(done)} seeds held it): "
+          f"{spread(held) if held else 'never'}")  # fmt: skip
+    return {
+        **summary,
+        "train_seconds_max": float(np.max([r["train_seconds"] for r in done])),
+        # A seed that never held 475 counts as infinitely many frames in the median.
+        "frames_to_475_median": _median_or_none(
+            [r["frames_to_475"] if r["frames_to_475"] is not None else np.inf for r in done]
+        ),
+        "seeds_held_475": len(held),
+    }
+
+
+def _median_or_none(values: list[float]) -> float | None:
+    median = float(np.median(values))
+    return median if np.isfinite(median) else None
+
 
 def main_seeds(seeds: list[int], jobs: int | None) -> None:
     """Train every seed in its own process and print the spread of the figures."""
-    results, done = run_and_report(__file__, seeds, sys.argv[1:], jobs, lambda r: (
-        f"{r['training_steps']} steps, {r['games_played']} games, {r['moves_played']} frames "
-        f"in {r['train_seconds']:.0f} s; greedy mean {r['greedy_mean_return']:.1f} over "
-        f"{r['greedy_episodes']} episodes (min {r['greedy_min_return']:.0f})"
-    ))  # fmt: skip
+    results, done = run_and_report(__file__, seeds, sys.argv[1:], jobs, describe)
     summary = {"benchmark": "cartpole", "seeds": seeds, "runs": results}
     if done:
-        means = [r["greedy_mean_return"] for r in done]
-        print(f"greedy mean over seeds: {spread(means)}")
-        print(f"training seconds: {spread([r['train_seconds'] for r in done])}")
-        print(f"seeds with a greedy mean >= 475: {sum(m >= 475 for m in means)} of {len(done)}")
-        summary["greedy_mean_median"] = float(np.median(means))
-        summary["greedy_mean_min"] = float(np.min(means))
-        summary["greedy_mean_max"] = float(np.max(means))
+        summary.update(summarise(done))
     print(json.dumps(summary))
+
+
+def variant_argv(argv: list[str], settings: list[str]) -> list[str]:
+    """Return the options of one `--ablation` run: the parent's without ``--ablation`` and
+    ``--episodes``, then ``--stop-when-held --episodes 0`` and the variant's settings."""
+    kept = strip_option([item for item in argv if item != "--ablation"], "--episodes")
+    return [*kept, "--stop-when-held", "--episodes", "0",
+            *(item for setting in settings for item in ("--set", setting))]  # fmt: skip
+
+
+def main_ablation(seeds: list[int], jobs: int | None) -> None:
+    """Run every `ABLATION` variant over the seeds; print a table of frames to hold 475.
+
+    Each run stops once self-play held 475 (``--stop-when-held``) and plays no greedy
+    episodes: the frames to get there are the figure compared.
+    """
+    table = {}
+    for name, settings in ABLATION.items():
+        print(f"=== {name} ({', '.join(settings)})")
+        results, done = run_and_report(__file__, seeds, variant_argv(sys.argv[1:], settings),
+                                       jobs, describe)  # fmt: skip
+        table[name] = {"settings": settings, "runs": results, **(summarise(done) if done else {})}
+    print("\n| variant | median frames to hold 475 (range) | seeds that held it | "
+          "training seconds: median (range) |")  # fmt: skip
+    print("| --- | --- | --- | --- |")
+    for name, row in table.items():
+        runs = [r for r in row["runs"] if "failed" not in r]
+        held = [r["frames_to_475"] for r in runs if r["frames_to_475"] is not None]
+        frames = row.get("frames_to_475_median")
+        frames_text = "never" if frames is None else f"{frames:,.0f}"
+        if held:
+            frames_text += f" ({min(held):,}-{max(held):,})"
+        seconds = [r["train_seconds"] for r in runs]
+        timing = (
+            f"{np.median(seconds):.0f} ({min(seconds):.0f}-{max(seconds):.0f})" if runs else "-"
+        )
+        print(f"| {name} | {frames_text} | {len(held)} of {len(runs)} | {timing} |")
+    print(json.dumps({"benchmark": "cartpole_ablation", "seeds": seeds, "variants": table}))
 
 
 def main() -> None:
@@ -54,13 +158,22 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seeds", help="several seeds, e.g. 0-4 (one process each)")
     parser.add_argument("--jobs", type=int, help="with --seeds: processes at once (default: cores)")
+    parser.add_argument(
+        "--ablation",
+        action="store_true",
+        help="with --seeds: prioritized replay and Reanalyze each on and off",
+    )
     parser.add_argument("--training-steps", type=int)
+    parser.add_argument("--stop-when-held", action="store_true",
+                        help="stop training once self-play held 475 (see above)")  # fmt: skip
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--results-dir", default="results/benchmark_cartpole")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     args = parser.parse_args()
+    if args.ablation and not args.seeds:
+        parser.error("--ablation needs --seeds")
     if args.seeds:
-        main_seeds(parse_seeds(args.seeds), args.jobs)
+        (main_ablation if args.ablation else main_seeds)(parse_seeds(args.seeds), args.jobs)
         return
     overrides = muzero.parse_overrides(args.set, make_cartpole_config())
     overrides["seed"] = args.seed
@@ -70,9 +183,12 @@ def main() -> None:
     run_dir = muzero.make_run_dir(Path(args.results_dir) / f"seed{args.seed}")
     save_run_info(run_dir, config.to_dict(), {"game": "cartpole", "overrides": overrides})
     start = time.perf_counter()
-    network = muzero.muzero(config, run_dir, progress=sys.stderr.isatty())
+    network = muzero.muzero(config, run_dir, progress=sys.stderr.isatty(),
+                            stop_return=SOLVED_RETURN if args.stop_when_held else None)  # fmt: skip
     train_seconds = time.perf_counter() - start
-    returns = muzero.evaluate(config, network, args.episodes, seed=10_000 + args.seed)
+    returns = []
+    if args.episodes > 0:
+        returns = muzero.evaluate(config, network, args.episodes, seed=10_000 + args.seed)
     total_seconds = time.perf_counter() - start
 
     with open(run_dir / "metrics.csv") as handle:
@@ -87,18 +203,21 @@ def main() -> None:
         "train_seconds": round(train_seconds, 1),
         "total_seconds": round(total_seconds, 1),
         "greedy_episodes": len(returns),
-        "greedy_mean_return": float(np.mean(returns)),
-        "greedy_min_return": float(np.min(returns)),
+        "greedy_mean_return": float(np.mean(returns)) if returns else None,
+        "greedy_min_return": float(np.min(returns)) if returns else None,
+        "frames_to_475": frames_to_hold(run_dir / "episodes.csv"),
         "run_dir": str(run_dir),
     }
     print(
         f"training: {figures['training_steps']} steps, {games_played} games, "
         f"{figures['moves_played']} moves in {train_seconds:.0f} s"
     )
-    print(
-        f"greedy evaluation: {len(returns)} episodes, mean return {np.mean(returns):.1f}, "
-        f"min {np.min(returns):.0f}, max {np.max(returns):.0f}"
-    )
+    if returns:
+        print(f"greedy evaluation: {len(returns)} episodes, mean return {np.mean(returns):.1f}, "
+              f"min {np.min(returns):.0f}, max {np.max(returns):.0f}")  # fmt: skip
+    held = figures["frames_to_475"]
+    print(f"self-play held {SOLVED_RETURN:g} over {HELD_EPISODES} episodes: "
+          f"{'never' if held is None else f'at {held} frames'}")  # fmt: skip
     print(f"wall time: {total_seconds:.0f} s")
     print(json.dumps(figures))
 

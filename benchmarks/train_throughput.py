@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as muzero.py: before numpy loads
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
@@ -54,9 +55,13 @@ def main() -> None:
     k, td = config.num_unroll_steps, config.td_steps
     variants = {"plain": False, "xla": True} if args.compare_jit else {"": config.jit_compile}
     trainers = {}
+
+    def draw(trainer):
+        return replay.sample_batch(k, td, rng, network, trainer.target_network)
+
     for name, jit in variants.items():
         trainers[name] = Trainer(GAMES[args.game](**{**overrides, "jit_compile": jit}), network)
-        trainers[name].update_weights(replay.sample_batch(k, td, rng))  # compiles the step
+        trainers[name].update_weights(draw(trainers[name]))  # compiles the step
 
     block = 20
     sample_times: list[float] = []
@@ -64,7 +69,7 @@ def main() -> None:
     for _ in range(max(args.steps // block, 1)):
         for name, trainer in trainers.items():  # alternating blocks: the same machine state
             start = time.perf_counter()
-            batches = [replay.sample_batch(k, td, rng) for _ in range(block)]
+            batches = [draw(trainer) for _ in range(block)]
             middle = time.perf_counter()
             for batch in batches:
                 trainer.update_weights(batch)

@@ -85,7 +85,8 @@ class AbstractGame(abc.ABC):
 
     Record (filled by self-play): `history` (actions), `rewards` (reward of each action, for
     the player who made it), `child_visits` (root visit distributions), `root_values` (root
-    search values, for the player to play), `to_plays` (player index at each searched state).
+    search values, for the player to play), `to_plays` (player index at each searched state),
+    `legal_masks` (the legal actions at each searched state, so it can be searched again).
     When an episode is cut short (`truncated`), self-play searches the final state too, so
     `root_values` holds one entry more than `history`, to bootstrap from.
     """
@@ -104,7 +105,8 @@ class AbstractGame(abc.ABC):
         self.child_visits: list[np.ndarray] = []
         self.root_values: list[float] = []
         self.to_plays: list[int] = []
-        self._value_targets_cache: tuple[tuple[int, int, int], np.ndarray] | None = None
+        self._value_targets_cache: tuple[tuple[int, int, int], tuple] | None = None
+        self.legal_masks: list[np.ndarray] = []
 
     # ----- hooks a game implements -------------------------------------------------------
     @abc.abstractmethod
@@ -161,6 +163,9 @@ class AbstractGame(abc.ABC):
         self.child_visits.append(visits / max(float(visits.sum()), 1.0))
         self.root_values.append(float(root_value))
         self.to_plays.append(self.to_play().index)
+        legal = np.zeros(self.action_space_size, dtype=bool)
+        legal[self.legal_actions()] = True
+        self.legal_masks.append(legal)  # so the state can be searched again (Reanalyze)
 
     def action_history(self) -> ActionHistory:
         """Return the history for the search. Pseudocode: `Game.action_history`."""
@@ -170,20 +175,25 @@ class AbstractGame(abc.ABC):
         """Return whether no move follows: terminated or truncated."""
         return self.terminal() or self.truncated()
 
-    def value_targets(self, td_steps: int) -> np.ndarray:
-        """Return the n-step value target of every state ``0 .. len(history)``.
+    def value_target_parts(self, td_steps: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return the n-step value target of every state, split where the network comes in.
 
-        Pseudocode: the value part of `Game.make_target`, computed once for all states:
-        ``z_t = sum_{i<n} discount^i r_{t+i} + discount^n v_{t+n}``, where `v` is the search
-        value. Past the end of a terminated episode there is no bootstrap (absorbing states
-        are worth 0); an episode cut short bootstraps from the search value of its final
-        state, which self-play searched for this purpose. With two players each
-        term is seen from the player to play at `t`: a reward won by the opponent or the
-        opponent's value counts negatively.
+        Pseudocode: the value part of `Game.make_target`, for all states ``0 .. len(history)``
+        at once: ``z_t = sum_{i<n} discount^i r_{t+i} + discount^n v_{t+n}``. The rewards
+        are fixed once the game is played; the bootstrap value `v` is the search value
+        stored in `root_values` or, for Reanalyze and a target network, a fresh value made
+        at sampling time. So the target is returned as
+        ``z_t = rewards_part[t] + factor[t] * v[index[t]]``.
+
+        Past the end of a terminated episode there is no bootstrap (absorbing states are worth
+        0); an episode cut short bootstraps from its final state, which self-play searched for
+        this purpose. With two players each term is seen from the player to play at `t`: a
+        reward won by the opponent or the opponent's value counts negatively.
 
         Returns:
-            `[len(history) + 1]` float64 targets; the entry for the end state is 0 unless the
-            episode was truncated (then it is the final search value).
+            `[len(history) + 1]` arrays: the discounted rewards (float64), the index of the
+            searched state bootstrapped from (int64, -1 for none) and its factor
+            ``+-discount^k`` (float64, 0 for none).
         """
         key = (td_steps, len(self.history), len(self.root_values))
         if self._value_targets_cache is not None and self._value_targets_cache[0] == key:
@@ -191,28 +201,52 @@ class AbstractGame(abc.ABC):
         length = len(self.history)
         rewards = np.asarray(self.rewards, dtype=np.float64)
         players = self._players_of_states()
-        root_values = np.asarray(self.root_values, dtype=np.float64)
-        targets = np.zeros(length + 1)
+        rewards_part = np.zeros(length + 1)
+        index = np.full(length + 1, -1, dtype=np.int64)
+        factor = np.zeros(length + 1)
         # An episode cut short had its final state searched: bootstrap there at the latest.
-        cut_short = len(root_values) > length
-        for index in range(length + 1):
-            bootstrap_index = index + td_steps
+        cut_short = len(self.root_values) > length
+        for state in range(length + 1):
+            bootstrap_index = state + td_steps
             if cut_short:
                 bootstrap_index = min(bootstrap_index, length)
-            value = 0.0
-            if bootstrap_index < len(root_values):
-                sign = 1.0 if players[bootstrap_index] == players[index] else -1.0
-                value = (
-                    sign * root_values[bootstrap_index] * self.discount ** (bootstrap_index - index)
-                )
+            if bootstrap_index < len(self.root_values):
+                sign = 1.0 if players[bootstrap_index] == players[state] else -1.0
+                index[state] = bootstrap_index
+                factor[state] = sign * self.discount ** (bootstrap_index - state)
             end = min(bootstrap_index, length)
-            if end > index:
-                signs = np.where(players[index:end] == players[index], 1.0, -1.0)
-                powers = self.discount ** np.arange(end - index)
-                value += float(np.sum(signs * rewards[index:end] * powers))
-            targets[index] = value
-        self._value_targets_cache = (key, targets)
-        return targets
+            if end > state:
+                signs = np.where(players[state:end] == players[state], 1.0, -1.0)
+                powers = self.discount ** np.arange(end - state)
+                rewards_part[state] = float(np.sum(signs * rewards[state:end] * powers))
+        parts = (rewards_part, index, factor)
+        self._value_targets_cache = (key, parts)
+        return parts
+
+    def value_targets(self, td_steps: int) -> np.ndarray:
+        """Return the n-step value target of every state ``0 .. len(history)``, bootstrapped
+        from the search values (`value_target_parts` with `root_values`).
+
+        Returns:
+            `[len(history) + 1]` float64 targets; the entry for the end state is 0 unless the
+            episode was truncated (then it is the final search value).
+        """
+        rewards_part, index, factor = self.value_target_parts(td_steps)
+        root_values = np.append(np.asarray(self.root_values, dtype=np.float64), 0.0)
+        return rewards_part + factor * root_values[index]  # index -1 reads the 0 appended
+
+    def returns_error(self) -> float:
+        """Return the mean `|root value - observed return|` over the searched states.
+
+        The observed return is the Monte Carlo one: every reward to the end of the episode,
+        and the final search value where the episode was cut short (not in the pseudocode;
+        a diagnostic of how far the search's values are from what the episode brought).
+        """
+        length = len(self.history)
+        if length == 0:
+            return float("nan")
+        returns = self.value_targets(length + 1)[:length]
+        return float(np.mean(np.abs(np.asarray(self.root_values[:length]) - returns)))
 
     def make_target(self, state_index: int, num_unroll_steps: int, td_steps: int) -> list[Target]:
         """Return the targets of `num_unroll_steps + 1` unroll steps from `state_index`.

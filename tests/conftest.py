@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as muzero.py: before numpy loads
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -29,6 +30,7 @@ class ScriptedGame(AbstractGame):
             np.eye(action_space_size, dtype=np.float32)[i % action_space_size]
             for i in range(len(root_values))
         ]
+        self.to_plays = [i % num_players for i in range(len(root_values))]
 
     def step(self, action):
         return 0.0

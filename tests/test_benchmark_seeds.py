@@ -47,3 +47,31 @@ def test_run_seeds_gives_each_child_its_seed_and_the_options(tmp_path):
     assert results[:2] == [{"seed": 0, "x": "y"}, {"seed": 1, "x": "y"}]
     assert results[2] == {"seed": 2, "failed": 3}  # one failed child stops nothing else
     json.dumps(results)
+
+
+def test_cartpole_ablation_runs_stop_when_held_and_get_their_settings():
+    import cartpole  # benchmarks/cartpole.py
+
+    argv = ["--seeds", "0-4", "--ablation", "--results-dir", "out", "--episodes", "5",
+            "--set", "num_simulations=20"]  # fmt: skip
+    assert cartpole.variant_argv(argv, ["prioritized_replay=false", "reanalyse_fraction=0"]) == [
+        "--seeds", "0-4", "--results-dir", "out", "--set", "num_simulations=20",
+        "--stop-when-held", "--episodes", "0",
+        "--set", "prioritized_replay=false", "--set", "reanalyse_fraction=0",
+    ]  # fmt: skip
+    assert set(cartpole.ABLATION) == {
+        f"PER {per}, Reanalyze {ra}" for per in ("on", "off") for ra in ("on", "off")
+    }
+
+
+def test_frames_to_hold_475_by_hand(tmp_path):
+    import cartpole
+
+    path = tmp_path / "episodes.csv"
+    rows = [(100 * (i + 1), i, 500.0 if i >= 3 else 100.0, 1) for i in range(25)]
+    path.write_text("frames,training_step,episode_return,episode_length\n"
+                    + "".join(f"{a},{b},{c},{d}\n" for a, b, c, d in rows))  # fmt: skip
+    # Episodes 0-2 return 100, the rest 500: the mean of 20 reaches 475 once at most one of
+    # the 20 is a 100 (19 x 500 + 100 = 9,600 >= 9,500): the window of episodes 2..21.
+    assert cartpole.frames_to_hold(path) == 2200
+    assert cartpole.frames_to_hold(path, target=501) is None

@@ -27,6 +27,7 @@ from training import ReplayBuffer
 from training.checkpoint import (
     DOCUMENT,
     OLD_MAGIC,
+    VERSION,
     CheckpointError,
     list_checkpoints,
     load_latest_checkpoint,
@@ -109,13 +110,20 @@ def realistic_payload(num_games: int = 5) -> dict:
     rng.random(7)  # a state that is not the seed's
     games = []
     for length in rng.integers(1, 30, size=num_games):
-        games.append((
-            rng.random((length, 4), dtype=np.float32),
-            rng.integers(-1, 2, size=(length, 5)),
-            rng.random((length, 6)),
-            rng.random((length, 6)),
-            rng.random((length, 6, 2), dtype=np.float32),
-            (rng.random((length, 6, 3)) > 0.5).astype(np.float32),
+        searched = length + int(rng.integers(2))  # one more when cut short
+        games.append((  # the fields of a `GameRecord`
+            rng.random((searched, 4), dtype=np.float32),
+            rng.integers(0, 2, size=length),
+            rng.random(length),
+            rng.random((searched, 2), dtype=np.float32),
+            rng.random(searched),
+            np.zeros(searched, np.int64),
+            rng.random((searched, 2)) > 0.2,
+            rng.random(length + 1),
+            rng.integers(-1, length + 1, size=length + 1),
+            rng.random(length + 1),
+            rng.random(length),
+            np.array([searched == length]),
         ))  # fmt: skip
     config = make_cartpole_config().to_dict()
     return {
@@ -128,7 +136,7 @@ def realistic_payload(num_games: int = 5) -> dict:
             np.arange(6, dtype=np.float16),
         ],
         "optimizer": [np.array(500, np.int64), np.array(1e-3, np.float32), np.ones((4, 16))],
-        "replay": {"games": games, "games_saved": 31},
+        "replay": {"games": games, "games_saved": 31, "max_priority": 2.5, "num_players": 1},
         "rng": rng.bit_generator.state,
         "config": config,
         "odds": {
@@ -183,7 +191,7 @@ def test_a_checkpoint_file_round_trips_exactly_and_opens_without_pickle(tmp_path
     assert_identical(read_checkpoint(path), payload)
     with np.load(path, allow_pickle=False) as data:  # an ordinary .npz
         document = json.loads(str(data[DOCUMENT]))
-        assert document["format"] == "muzero-checkpoint" and document["version"] == 2
+        assert document["format"] == "muzero-checkpoint" and document["version"] == VERSION
         np.testing.assert_array_equal(data["weights/2"], payload["weights"][2])
 
 
@@ -192,9 +200,9 @@ def test_replay_games_are_stored_as_a_few_concatenated_members(tmp_path):
     games = payload["replay"]["games"]
     with np.load(save_checkpoint(tmp_path, 1, payload), allow_pickle=False) as data:
         replay = sorted(name for name in data.files if name.startswith("replay/"))
-        assert replay == [*(f"replay/games/{j}" for j in range(6)), "replay/games/lengths"]
+        assert replay == sorted([*(f"replay/games/{j}" for j in range(12)), "replay/games/lengths"])
         assert len(data["replay/games/0"]) == sum(len(game[0]) for game in games)
-        assert data["replay/games/lengths"].shape == (300, 6)
+        assert data["replay/games/lengths"].shape == (300, 12)
     buffer = ReplayBuffer(tiny_config(window_size=300))
     buffer.load_state_dict(read_checkpoint(list_checkpoints(tmp_path)[0])["replay"])
     assert len(buffer) == 300 and buffer.games_saved == 31
@@ -229,13 +237,14 @@ def write_members(path: Path, members: dict[str, np.ndarray]) -> Path:
 def test_a_wrong_version_a_missing_member_or_bad_json_is_refused(tmp_path):
     members = pack({"weights": [np.arange(3.0)], "training_step": 3})
     document = json.loads(str(members[DOCUMENT]))
-    newer = {**members, DOCUMENT: np.array(json.dumps({**document, "version": 3}))}
+    newer = {**members, DOCUMENT: np.array(json.dumps({**document, "version": VERSION + 1}))}
     missing = {name: array for name, array in members.items() if name != "weights/0"}
     not_json = {**members, DOCUMENT: np.array('{"format": "muzero-checkpoint", "vers')}
     no_document = {"weights/0": np.ones(1)}
     assert_identical(read_checkpoint(write_members(tmp_path / "good.npz", members)),
                      {"weights": [np.arange(3.0)], "training_step": 3})  # fmt: skip
-    for name, bad, reason in [("newer", newer, "version 3"), ("missing", missing, "missing"),
+    for name, bad, reason in [("newer", newer, f"version {VERSION + 1}"),
+                              ("missing", missing, "missing"),
                               ("json", not_json, "not JSON"),
                               ("no_document", no_document, "not a checkpoint")]:  # fmt: skip
         path = write_members(tmp_path / name / "checkpoints" / "checkpoint-000000003.npz", bad)

@@ -210,3 +210,52 @@ def test_every_settable_field_of_every_game_can_be_overridden(name):
         again = GAMES[name](**{field: value})
         assert getattr(again, field) == value, field
     assert GAMES[name](max_moves=7).max_moves == 7
+
+
+def lander_class():
+    """A gymnasium environment on LunarLander's scale: +10 a step, a crash of -100 in one
+    step, solved at a return of 300."""
+    import gymnasium as gym
+    import numpy as np
+
+    class Lander(gym.Env):
+        observation_space = gym.spaces.Box(-1.0, 1.0, (3,), np.float32)
+        action_space = gym.spaces.Discrete(2)
+
+        def reset(self, seed=None, options=None):
+            super().reset(seed=seed)
+            return np.zeros(3, np.float32), {}
+
+        def step(self, action):
+            crash = bool(self.np_random.random() < 0.1)
+            return np.zeros(3, np.float32), -100.0 if crash else 10.0, crash, False, {}
+
+    return Lander
+
+
+def test_gym_supports_follow_the_environments_reward_and_return_scale():
+    import gymnasium as gym
+    import numpy as np
+
+    from config import make_gym_config
+    from networks.transforms import scalar_to_support, support_to_scalar
+
+    gym.register("tests/Lander-v0", entry_point=lander_class(), max_episode_steps=50,
+                 reward_threshold=300.0, disable_env_checker=True)  # fmt: skip
+    try:
+        config = make_gym_config("tests/Lander-v0")
+    finally:
+        del gym.envs.registry["tests/Lander-v0"]
+    # |reward| up to 100, |return| up to 300 (the threshold): twice each after h.
+    assert config.reward_support_size == 14  # h(200) = 13.4
+    assert config.value_support_size == 25  # h(600) = 24.1
+    rewards, values = np.array([-100.0, 10.0, 0.0]), np.array([-100.0, 300.0, 450.0])
+
+    def round_trip(x, size):
+        return support_to_scalar(scalar_to_support(x, size), size)
+
+    np.testing.assert_allclose(round_trip(rewards, config.reward_support_size), rewards)
+    np.testing.assert_allclose(round_trip(values, config.value_support_size), values)
+    # CartPole's supports (5 and 20) would clip them: the crash would read as -34.6.
+    assert round_trip(np.array([-100.0]), 5)[0] == pytest.approx(-34.6, abs=0.1)
+    assert round_trip(np.array([450.0]), 20)[0] < 440

@@ -81,3 +81,39 @@ def test_run_without_a_folder_writes_nothing(tmp_path, monkeypatch):
     network = muzero.muzero(tiny_config(0, training_steps=4))
     assert network.training_steps() == 4
     assert list(tmp_path.iterdir()) == []
+
+
+PAPER_SWITCHES = dict(prioritized_replay=True, target_update_interval=4, reanalyse_fraction=0.5)
+
+
+def test_a_run_with_priorities_a_target_network_and_reanalyse_repeats(tmp_path):
+    rows = []
+    for name in ("one", "two"):
+        network = muzero.muzero(tiny_config(0, **PAPER_SWITCHES), tmp_path / name)
+        assert network.training_steps() == 12
+        rows.append(read_rows(tmp_path / name))
+    for first, again in zip(*rows):
+        for name in ("games", "moves", "episode_return", "replay_games"):
+            assert first[name] == again[name], name
+        for name in (*LOSS_NAMES, "value_error", "prior_entropy", "importance_weight"):
+            assert float(first[name]) == pytest.approx(float(again[name]), rel=1e-5), name
+    weights = [float(row["importance_weight"]) for row in rows[0]]
+    assert all(0 < weight <= 1 for weight in weights) and min(weights) < 1
+
+
+def test_a_checkpoint_keeps_the_target_network_and_the_priorities(tmp_path):
+    import numpy as np
+
+    from training.checkpoint import load_latest_checkpoint
+
+    switches = dict(PAPER_SWITCHES, checkpoint_interval=4, target_update_interval=3)
+    muzero.muzero(tiny_config(0, **switches, training_steps=8), tmp_path)
+    _, state = load_latest_checkpoint(tmp_path)
+    assert state["training_step"] == 8 and state["target_step"] == 6  # the copy of step 6
+    assert len(state["target_weights"]) == len(state["weights"])
+    assert any(not np.array_equal(t, w) for t, w in zip(state["target_weights"], state["weights"]))
+    priorities = np.concatenate([game[10] for game in state["replay"]["games"]])
+    assert len(np.unique(priorities)) > 10  # refreshed by training, not all the initial one
+    network = muzero.muzero(tiny_config(0, **switches), tmp_path, resume=True)
+    assert network.training_steps() == 12
+    assert [row["training_step"] for row in read_rows(tmp_path)] == ["4", "8", "12"]

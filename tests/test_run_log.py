@@ -208,3 +208,34 @@ def test_evaluation_leaves_a_seeded_run_as_it_was(tmp_path):
     np.testing.assert_array_equal(
         load_weights(tmp_path / "evaluated" / "weights.npz")[0], evaluated.get_weights()[0]
     )
+
+
+def test_the_diagnostics_get_their_panels_and_the_learning_rate_its_axis():
+    rows = fake_rows(30)
+    for index, row in enumerate(rows):
+        row.update(value_error=10.0 - index / 10, reward_error=0.5, root_value_error=20.0)
+        row.update(prior_entropy=0.69, search_entropy=0.5, learning_rate=1e-3 / (index + 1))
+    figure = draw_learning_curve(rows, "MuZero on cartpole")
+    titles = [axis.get_title() for axis in figure.axes]
+    assert titles[2].startswith("errors of the value and reward")
+    assert titles[3].startswith("policy entropy")
+    assert len(figure.axes) == 5  # the learning rate's second axis
+    errors_legend = [text.get_text() for text in figure.axes[2].get_legend().get_texts()]
+    assert len(errors_legend) == 3 and "self-play" in errors_legend[2]
+    rate = figure.axes[4].get_lines()[0].get_ydata()
+    np.testing.assert_allclose(rate, [1e-3 / (i + 1) for i in range(30)])
+    assert tuple(figure.get_size_inches()) == (8, 9.5)
+    # A CSV from before the diagnostics has none of these panels.
+    assert len(draw_learning_curve(fake_rows(30), "x").axes) == 2
+
+
+def test_episodes_csv_gets_a_row_per_game(tmp_path):
+    log = RunLog(tmp_path, 5, tensorboard=False)
+    log.add_episode(21.0, 21, 3.5, 2.0, frames=400, training_step=0)
+    log.add_episode(500.0, 500, 200.0, 30.0, frames=2000, training_step=40)
+    rows = read_rows(tmp_path / "episodes.csv")
+    assert [(r["frames"], r["training_step"], r["episode_return"]) for r in rows] == [
+        ("400", "0", "21.0"), ("2000", "40", "500.0")
+    ]  # fmt: skip
+    row = log.write_row(5, 2, 2000, 2, 0.01, 1.0)
+    assert row["root_value_error"] == pytest.approx(16.0)

@@ -20,6 +20,8 @@ def small_config(**overrides):
         value_support_size=5,
         reward_support_size=3,
         weight_decay=0.0,
+        prioritized_replay=False,  # the pseudocode's replay (tests/test_replay.py has the rest)
+        target_update_interval=0,
     )
     settings.update(overrides)
     return make_cartpole_config(**settings)

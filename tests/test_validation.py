@@ -29,6 +29,10 @@ ACCEPTED = {
     ("residual_head_units", "0"): "a linear head",
     ("residual_prediction_blocks", "0"): "the paper's f: heads on the hidden state",
     ("evaluation_interval", "0"): "no periodic evaluation",
+    ("priority_alpha", "0"): "every priority alike: positions drawn uniformly",
+    ("priority_beta", "0"): "no importance-sampling correction",
+    ("target_update_interval", "0"): "no target network: bootstrap from the stored search values",
+    ("reanalyse_fraction", "0"): "no Reanalyze",
     # 1.5 is a fine float for these (it is refused for every int and for bounded floats).
     ("pb_c_base", "1.5"): "",
     ("pb_c_init", "1.5"): "",
@@ -36,6 +40,7 @@ ACCEPTED = {
     ("lr_init", "1.5"): "",
     ("weight_decay", "1.5"): "",
     ("value_loss_weight", "1.5"): "",
+    ("priority_alpha", "1.5"): "",
 }
 
 

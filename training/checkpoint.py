@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 FORMAT = "muzero-checkpoint"
-VERSION = 2  # 1 was the pickled `.ckpt` file
+VERSION = 3  # 1 was the pickled `.ckpt` file; 2 held targets made when a game was saved
 DOCUMENT = "__checkpoint__"  # the member that holds the JSON document
 OLD_MAGIC = b"MUZERO-CHECKPOINT-1\n"  # recognised only to refuse it
 # zlib level. On a CartPole checkpoint level 1 is 7.7 times smaller than stored members,

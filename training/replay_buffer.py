@@ -1,4 +1,18 @@
-"""Pseudocode: `ReplayBuffer`, a window of the latest games to sample training batches from."""
+"""Pseudocode: `ReplayBuffer`, a window of the latest games to sample training batches from.
+
+Each game is stored once, as it was played (`GameRecord`); the targets of a batch are made
+when it is sampled, vectorised over the batch (pseudocode: `make_target`). That is where the
+parts that depend on the network come in (paper appendices G and H):
+
+- prioritized replay: positions drawn with probability ``p^alpha / sum p^alpha``, the loss
+  of each scaled by its importance weight ``(N P(i))^-beta`` (normalised by the batch's
+  largest), priorities refreshed by the trainer from each step's value error;
+- a target network: n-step value targets bootstrapped from its value of the stored
+  observation instead of the search value stored when the game was played;
+- Reanalyze: the policy targets of a fraction of each batch made by a fresh search of the
+  stored observations with the latest network, all of the batch's positions in one
+  batched search.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +22,12 @@ from typing import NamedTuple
 import numpy as np
 
 from game import AbstractGame
+from networks import Network
 from networks.transforms import scalar_to_support
+
+#: Added to every refreshed priority, so that a position whose value error is 0 can still be
+#: drawn again (Schaul et al., 2016, "proportional prioritization").
+PRIORITY_EPSILON = 1e-6
 
 
 class Batch(NamedTuple):
@@ -21,6 +40,10 @@ class Batch(NamedTuple):
         target_rewards: `[N, K + 1, 2 * reward_support_size + 1]` reward targets (two-hot).
         target_policies: `[N, K + 1, A]` search visit distributions.
         masks: `[N, K + 1, 3]` float32: which of the value, reward and policy losses apply.
+        weights: `[N]` float32 importance weights of the positions' losses (1 when uniform).
+        game_ids: `[N]` int64 number of each position's game (`ReplayBuffer.games_saved`
+            when it was saved), for `update_priorities`.
+        positions: `[N]` int64 index of each position in its game.
     """
 
     observations: np.ndarray
@@ -29,112 +52,405 @@ class Batch(NamedTuple):
     target_rewards: np.ndarray
     target_policies: np.ndarray
     masks: np.ndarray
+    weights: np.ndarray
+    game_ids: np.ndarray
+    positions: np.ndarray
+
+    def tensors(self) -> tuple[np.ndarray, ...]:
+        """Return what the training step reads: everything but the positions' addresses."""
+        return tuple(self[:7])
 
 
-class _GameTargets(NamedTuple):
-    """A saved game's targets for every position, from `make_target` (computed once)."""
+class GameRecord(NamedTuple):
+    """One saved game, as plain arrays (`T` moves, `S` searched states: `T`, or `T + 1`
+    when the episode was cut short and its final state searched to bootstrap from).
 
-    observations: np.ndarray  # [T, *observation_shape]
-    actions: np.ndarray  # [T, K], -1 past the end
-    values: np.ndarray  # [T, K + 1]
-    rewards: np.ndarray  # [T, K + 1]
-    policies: np.ndarray  # [T, K + 1, A]
-    masks: np.ndarray  # [T, K + 1, 3]
+    Attributes:
+        observations: `[S, *observation_shape]` float32 observation of each searched state.
+        actions: `[T]` int64 actions taken.
+        rewards: `[T]` float64 reward of each action, for the player who made it.
+        child_visits: `[S, A]` float32 search visit distributions.
+        root_values: `[S]` float64 search values, for the player to play.
+        to_plays: `[S]` int64 player to play.
+        legal: `[S, A]` bool legal actions.
+        value_rewards, bootstrap_index, bootstrap_factor: `[T + 1]` the n-step value targets
+            (`AbstractGame.value_target_parts`).
+        priorities: `[T]` float64 priority of each position (prioritized replay).
+        terminal: `[1]` bool: the episode ended by the rules (its end state is absorbing).
+    """
+
+    observations: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    child_visits: np.ndarray
+    root_values: np.ndarray
+    to_plays: np.ndarray
+    legal: np.ndarray
+    value_rewards: np.ndarray
+    bootstrap_index: np.ndarray
+    bootstrap_factor: np.ndarray
+    priorities: np.ndarray
+    terminal: np.ndarray
+
+
+class _Flat(NamedTuple):
+    """The window's states end to end (`R` rows: states ``0 .. T`` of every game), so a batch
+    is gathered by indexing. Rebuilt when games come or go; observations stay in the records.
+    """
+
+    offsets: np.ndarray  # [G] first row of each game
+    lengths: np.ndarray  # [G] moves T of each game
+    terminal: np.ndarray  # [G] bool
+    game: np.ndarray  # [R] the game of each row (0 .. G-1)
+    state: np.ndarray  # [R] the state of each row in its game
+    action: np.ndarray  # [R] action taken at the state, -1 at the end state
+    reward_in: np.ndarray  # [R] reward of the move into the state (0 at state 0)
+    value_rewards: np.ndarray  # [R]
+    bootstrap: np.ndarray  # [R] row bootstrapped from, -1 for none
+    bootstrap_factor: np.ndarray  # [R]
+    root_value: np.ndarray  # [R] 0 where not searched
+    policy: np.ndarray  # [R, A] uniform where not searched
+    searched: np.ndarray  # [R] bool
+    priority: np.ndarray  # [R] priority ** alpha, 0 at each end state (never drawn)
 
 
 class ReplayBuffer:
     """The last `window_size` games. Pseudocode: `ReplayBuffer`.
 
-    Targets are made by the game's own `make_target` once per position when a game is saved,
-    and the buffer keeps those tables (plain arrays) rather than the game objects: sampling a
-    batch only gathers rows, and the buffer can be written to a checkpoint as it is.
-
     Args:
         config: reads `window_size`, `batch_size`, `num_unroll_steps`, `td_steps`,
-            `action_space_size` and the support sizes.
+            `action_space_size`, the support sizes, `prioritized_replay`, `priority_alpha`,
+            `priority_beta`, `reanalyse_fraction`, `target_update_interval` and (to search
+            again) the search settings.
     """
 
     def __init__(self, config):
         self.config = config
         self.window_size = config.window_size
         self.batch_size = config.batch_size
-        self.buffer: collections.deque[_GameTargets] = collections.deque(maxlen=self.window_size)
+        self.buffer: collections.deque[GameRecord] = collections.deque(maxlen=self.window_size)
         self.games_saved = 0
+        self.max_priority = 1.0
         self.symmetries = config.game_factory.symmetries() if config.augment_symmetries else []
+        self.num_players = 1
+        self._flat: _Flat | None = None
 
+    # ----- storing ------------------------------------------------------------------------
     def save_game(self, game: AbstractGame) -> None:
-        """Store a finished game; the oldest game leaves when the window is full."""
-        self.buffer.append(self._make_targets(game))
-        self.games_saved += 1
+        """Store a finished game; the oldest game leaves when the window is full.
 
-    def _make_targets(self, game: AbstractGame) -> _GameTargets:
-        k, td = self.config.num_unroll_steps, self.config.td_steps
-        length = len(game.history)
-        actions = np.full((length, k), -1, dtype=np.int64)
-        values = np.zeros((length, k + 1))
-        rewards = np.zeros((length, k + 1))
-        policies = np.zeros((length, k + 1, self.config.action_space_size), dtype=np.float32)
-        masks = np.zeros((length, k + 1, 3), dtype=np.float32)
-        for position in range(length):
-            taken = game.history[position : position + k]
-            actions[position, : len(taken)] = taken
-            for step, target in enumerate(game.make_target(position, k, td)):
-                values[position, step] = target.value
-                rewards[position, step] = target.reward
-                policies[position, step] = target.policy
-                masks[position, step] = (target.value_mask, target.reward_mask, target.policy_mask)
-        observations = np.stack([game.make_image(i) for i in range(length)]).astype(np.float32)
-        return _GameTargets(observations, actions, values, rewards, policies, masks)
+        Its positions enter at the largest priority so far, so each is drawn soon.
+        """
+        self.buffer.append(self.make_record(game))
+        self.num_players = game.num_players
+        self.games_saved += 1
+        self._flat = None
+
+    def make_record(self, game: AbstractGame) -> GameRecord:
+        """Return the arrays of a finished `game` (see `GameRecord`)."""
+        length, searched = len(game.history), len(game.root_values)
+        observations = np.stack([game.make_image(i) for i in range(searched)]).astype(np.float32)
+        legal = np.ones((searched, self.config.action_space_size), dtype=bool)
+        if len(game.legal_masks) == searched:
+            legal = np.array(game.legal_masks, dtype=bool)
+        value_rewards, bootstrap_index, bootstrap_factor = game.value_target_parts(
+            self.config.td_steps
+        )
+        return GameRecord(
+            observations,
+            np.array(game.history, dtype=np.int64),
+            np.array(game.rewards, dtype=np.float64),
+            np.array(game.child_visits, dtype=np.float32).reshape(searched, -1),
+            np.array(game.root_values, dtype=np.float64),
+            np.array(game.to_plays, dtype=np.int64),
+            legal,
+            value_rewards.copy(),
+            bootstrap_index.copy(),
+            bootstrap_factor.copy(),
+            np.full(length, self.max_priority),
+            np.array([game.terminal()]),
+        )
 
     def num_moves(self) -> int:
-        """Return the number of moves held."""
-        return sum(len(targets.actions) for targets in self.buffer)
+        """Return the number of moves (positions that can be drawn) held."""
+        return sum(len(record.actions) for record in self.buffer)
 
     def __len__(self) -> int:
         return len(self.buffer)
 
     def state_dict(self) -> dict:
         """Return the buffer's contents as plain arrays (for a checkpoint)."""
-        return {"games": [tuple(t) for t in self.buffer], "games_saved": self.games_saved}
+        return {
+            "games": [tuple(record) for record in self.buffer],
+            "games_saved": self.games_saved,
+            "max_priority": self.max_priority,
+            "num_players": self.num_players,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what `state_dict` returned."""
         self.buffer.clear()
-        self.buffer.extend(_GameTargets(*fields) for fields in state["games"])
+        self.buffer.extend(GameRecord(*fields) for fields in state["games"])
         self.games_saved = int(state["games_saved"])
+        self.max_priority = float(state["max_priority"])
+        self.num_players = int(state["num_players"])
+        self._flat = None
 
-    def sample_batch(self, num_unroll_steps: int, td_steps: int, rng: np.random.Generator) -> Batch:
+    # ----- priorities ---------------------------------------------------------------------
+    def update_priorities(
+        self, game_ids: np.ndarray, positions: np.ndarray, priorities: np.ndarray
+    ) -> None:
+        """Set the priority of sampled positions (those whose game has left are skipped).
+
+        Args:
+            game_ids, positions: a batch's `game_ids` and `positions`.
+            priorities: `[N]` new priorities, e.g. ``|value - target|`` of the training step.
+        """
+        priorities = np.asarray(priorities, dtype=np.float64) + PRIORITY_EPSILON
+        first_id = self.games_saved - len(self.buffer)
+        flat = self._flat
+        alpha = self.config.priority_alpha
+        for game_id, position, priority in zip(game_ids, positions, priorities):
+            index = int(game_id) - first_id
+            if index < 0:
+                continue
+            self.buffer[index].priorities[position] = priority
+            if flat is not None:
+                flat.priority[flat.offsets[index] + position] = priority**alpha
+            self.max_priority = max(self.max_priority, float(priority))
+
+    # ----- sampling -----------------------------------------------------------------------
+    def _flatten(self) -> _Flat:
+        if self._flat is not None:
+            return self._flat
+        records = list(self.buffer)
+        lengths = np.array([len(r.actions) for r in records], dtype=np.int64)
+        offsets = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
+        num_actions = self.config.action_space_size
+        uniform = np.full((1, num_actions), 1.0 / num_actions, dtype=np.float32)
+        game, state, action, reward_in, root_value, policy, searched = [], [], [], [], [], [], []
+        bootstrap, priority = [], []
+        for number, (record, offset) in enumerate(zip(records, offsets)):
+            length, searched_states = len(record.actions), len(record.root_values)
+            game.append(np.full(length + 1, number))
+            state.append(np.arange(length + 1))
+            action.append(np.append(record.actions, -1))
+            reward_in.append(np.concatenate([[0.0], record.rewards]))
+            pad = length + 1 - searched_states
+            root_value.append(np.concatenate([record.root_values, np.zeros(pad)]))
+            policy.append(np.concatenate([record.child_visits, np.repeat(uniform, pad, 0)]))
+            searched.append(np.arange(length + 1) < searched_states)
+            bootstrap.append(np.where(record.bootstrap_index >= 0,
+                                      record.bootstrap_index + offset, -1))  # fmt: skip
+            priority.append(np.append(record.priorities**self.config.priority_alpha, 0.0))
+        self._flat = _Flat(
+            offsets,
+            lengths,
+            np.array([bool(r.terminal[0]) for r in records]),
+            np.concatenate(game),
+            np.concatenate(state),
+            np.concatenate(action),
+            np.concatenate(reward_in),
+            np.concatenate([r.value_rewards for r in records]),
+            np.concatenate(bootstrap),
+            np.concatenate([r.bootstrap_factor for r in records]),
+            np.concatenate(root_value),
+            np.concatenate(policy),
+            np.concatenate(searched),
+            np.concatenate(priority),
+        )
+        return self._flat
+
+    def _observations(self, rows: np.ndarray) -> np.ndarray:
+        """Return the `[len(rows), *observation_shape]` observations of searched rows."""
+        flat = self._flat
+        return np.stack([
+            self.buffer[game].observations[state]
+            for game, state in zip(flat.game[rows], flat.state[rows])
+        ])  # fmt: skip
+
+    def sample_positions(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Draw `batch_size` positions; return their rows and importance weights.
+
+        Uniform (the pseudocode's `sample_game`, `sample_position`): a game uniformly, then a
+        position in it uniformly; every weight 1. Prioritized (paper appendix G): position
+        `i` of all `N` held with ``P(i) = p_i^alpha / sum_k p_k^alpha``, weight
+        ``w_i = (N P(i))^-beta / max_j w_j`` over the batch.
+        """
+        flat = self._flatten()
+        if not self.config.prioritized_replay:
+            games = rng.integers(len(flat.lengths), size=self.batch_size)
+            positions = (rng.random(self.batch_size) * flat.lengths[games]).astype(np.int64)
+            return flat.offsets[games] + positions, np.ones(self.batch_size, dtype=np.float32)
+        total = flat.priority.sum()
+        probabilities = flat.priority / total
+        rows = rng.choice(len(probabilities), size=self.batch_size, p=probabilities)
+        weights = (int(flat.lengths.sum()) * probabilities[rows]) ** -self.config.priority_beta
+        return rows, (weights / weights.max()).astype(np.float32)
+
+    def sample_batch(
+        self,
+        num_unroll_steps: int,
+        td_steps: int,
+        rng: np.random.Generator,
+        network: Network | None = None,
+        target_network: Network | None = None,
+    ) -> Batch:
         """Sample `batch_size` positions with their targets. Pseudocode: `sample_batch`.
 
-        A game is drawn uniformly, then a position in it uniformly (`sample_game`,
-        `sample_position` of the pseudocode). `num_unroll_steps` and `td_steps` must be the
-        config's (the targets were made with them when the games were saved).
+        Args:
+            num_unroll_steps: `K`.
+            td_steps: must be the config's (the games' rewards were summed with it).
+            rng: the source of positions, random actions past the end and symmetries.
+            network: the latest network, which searches again the positions Reanalyze
+                picks (needed when `reanalyse_fraction` > 0).
+            target_network: the network whose values bootstrap the value targets (needed
+                when `target_update_interval` > 0; otherwise the stored search values).
+        """
+        return self.sample_batches(1, num_unroll_steps, td_steps, rng, network, target_network)[0]
+
+    def sample_batches(
+        self,
+        count: int,
+        num_unroll_steps: int,
+        td_steps: int,
+        rng: np.random.Generator,
+        network: Network | None = None,
+        target_network: Network | None = None,
+    ) -> list[Batch]:
+        """Sample `count` batches at once (see `sample_batch`), from the same priorities.
+
+        Reanalyze searches the states of all of them in ONE batched search: a search costs
+        mostly its number of simulations, not its number of states, so a training phase's
+        batches are reanalysed together (as the paper's reanalyse workers run beside the
+        learner, their policy targets come from the network at the phase's start).
         """
         config = self.config
-        if (num_unroll_steps, td_steps) != (config.num_unroll_steps, config.td_steps):
-            raise ValueError(
-                "sample_batch: targets were made with the config's num_unroll_steps and td_steps"
-            )
-        picks = [self.buffer[i] for i in rng.integers(len(self.buffer), size=self.batch_size)]
-        positions = [int(rng.integers(len(targets.actions))) for targets in picks]
-        rows = [
-            tuple(field[position] for field in targets)
-            for targets, position in zip(picks, positions)
-        ]
-        observations, actions, values, rewards, policies, masks = (np.stack(f) for f in zip(*rows))
+        if td_steps != config.td_steps:
+            raise ValueError("sample_batch: the games' rewards were summed with config.td_steps")
+        if config.target_update_interval and target_network is None:
+            raise ValueError("sample_batch: target_update_interval is set; give a target_network")
+        if config.reanalyse_fraction and network is None:
+            raise ValueError("sample_batch: reanalyse_fraction is set; give the latest network")
+        drawn = [self._draw(num_unroll_steps, rng, target_network) for _ in range(count)]
+        if config.reanalyse_fraction:
+            reanalysed = int(round(config.reanalyse_fraction * self.batch_size))
+            self._reanalyse(drawn, reanalysed, network)
+        return [self._finish(draw, rng) for draw in drawn]
+
+    def _draw(
+        self, num_unroll_steps: int, rng: np.random.Generator, target_network: Network | None
+    ) -> dict[str, np.ndarray]:
+        """Draw a batch's positions and make their targets (as scalars)."""
+        config = self.config
+        rows, weights = self.sample_positions(rng)
+        flat = self._flat
+        games = flat.game[rows]
+        start = flat.state[rows]
+        length = flat.lengths[games][:, None]
+        # State index of every unroll step, and its row (the end state's past the end).
+        index = start[:, None] + np.arange(num_unroll_steps + 1)
+        beyond = index > length
+        unroll_rows = flat.offsets[games][:, None] + np.minimum(index, length)
+        absorbing = flat.terminal[games][:, None]
+
+        bootstrap = flat.bootstrap[unroll_rows]
+        bootstrap_values = self._bootstrap_values(bootstrap, target_network)
+        values = flat.value_rewards[unroll_rows] + flat.bootstrap_factor[unroll_rows] * (
+            bootstrap_values
+        )
+        values = np.where(beyond, 0.0, values)
+        rewards = np.where(beyond, 0.0, flat.reward_in[unroll_rows])
+        rewards[:, 0] = 0.0
+        searched = flat.searched[unroll_rows] & ~beyond
+        policies = flat.policy[unroll_rows]
+        policies[~searched] = 1.0 / config.action_space_size
+        known = np.where(beyond, absorbing, True).astype(np.float32)
+        reward_masks = known.copy()
+        reward_masks[:, 0] = 0.0  # no reward target at step 0: no move led there
+        masks = np.stack([known, reward_masks, searched.astype(np.float32)], axis=-1)
+
         # Past the end of an episode the actions are random (pseudocode: the history slice).
+        action_index = start[:, None] + np.arange(num_unroll_steps)
+        actions = flat.action[flat.offsets[games][:, None] + np.minimum(action_index, length)]
         random_actions = rng.integers(config.action_space_size, size=actions.shape)
         actions = np.where(actions < 0, random_actions, actions)
+        first_id = self.games_saved - len(self.buffer)
+        return dict(
+            rows=rows, unroll_rows=unroll_rows, searched=searched, weights=weights,
+            game_ids=games + first_id, positions=start, values=values, rewards=rewards,
+            policies=policies, masks=masks, actions=actions,
+        )  # fmt: skip
+
+    def _finish(self, draw: dict[str, np.ndarray], rng: np.random.Generator) -> Batch:
+        """Gather the observations, map by a symmetry if asked, encode the supports."""
+        config = self.config
+        observations = self._observations(draw["rows"])
+        actions, policies = draw["actions"], draw["policies"]
         if self.symmetries:
             observations, actions, policies = self._augment(observations, actions, policies, rng)
         return Batch(
             observations,
             actions.astype(np.int32),
-            scalar_to_support(values, config.value_support_size, config.value_transform),
-            scalar_to_support(rewards, config.reward_support_size, config.value_transform),
-            policies,
-            masks,
+            scalar_to_support(draw["values"], config.value_support_size, config.value_transform),
+            scalar_to_support(draw["rewards"], config.reward_support_size, config.value_transform),
+            policies.astype(np.float32),
+            draw["masks"],
+            draw["weights"],
+            draw["game_ids"],
+            draw["positions"],
         )
+
+    def _bootstrap_values(self, bootstrap: np.ndarray, target_network: Network | None):
+        """Return the value at each bootstrap row (0 where there is none): the stored search
+        value, or the target network's value of the stored observation."""
+        flat = self._flat
+        values = np.zeros(bootstrap.shape)
+        has = bootstrap >= 0
+        if target_network is None:
+            values[has] = flat.root_value[bootstrap[has]]
+            return values
+        unique, inverse = np.unique(bootstrap[has], return_inverse=True)
+        if len(unique):
+            fresh = target_network.initial_inference(self._observations(unique)).value
+            values[has] = np.asarray(fresh, dtype=np.float64).reshape(-1)[inverse]
+        return values
+
+    def _reanalyse(self, drawn: list[dict], count: int, network: Network) -> None:
+        """Replace, in place, the policy targets of the searched unroll states of the first
+        `count` positions of every drawn batch by the visit distributions of one batched
+        search of them all with `network` (no noise).
+
+        Paper appendix H (MuZero Reanalyze): the search is run again on stored states with
+        the latest parameters, for fresh policy targets.
+        """
+        from self_play.batched_mcts import SearchConfig, run_batched_mcts
+
+        rows = np.concatenate([draw["unroll_rows"][:count] for draw in drawn])
+        searched = np.concatenate([draw["searched"][:count] for draw in drawn])
+        unique, inverse = np.unique(rows[searched], return_inverse=True)
+        if not len(unique):
+            return
+        flat = self._flat
+        games, states = flat.game[unique], flat.state[unique]
+        legal = np.stack([self.buffer[g].legal[s] for g, s in zip(games, states)])
+        to_play = np.array([self.buffer[g].to_plays[s] for g, s in zip(games, states)])
+        result = run_batched_mcts(
+            SearchConfig.from_config(self.config),
+            network,
+            self._observations(unique),
+            legal,
+            to_play,
+            self.num_players,
+        )
+        counts = result.visit_counts.astype(np.float64)
+        fresh = (counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0))[inverse]
+        taken = 0
+        for draw in drawn:
+            mask = draw["searched"][:count]
+            number = int(mask.sum())
+            draw["policies"][:count][mask] = fresh[taken : taken + number]
+            taken += number
 
     def _augment(self, observations, actions, policies, rng: np.random.Generator):
         """Map each sample by a symmetry drawn uniformly (the identity among them), in place:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from training.train import LOSS_NAMES
+from training.train import DIAGNOSTIC_NAMES, LOSS_NAMES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -43,7 +43,13 @@ CSV_FIELDS = (
     "seconds",
     # Last, so that a CSV written before them is a prefix of this one.
     *EVALUATION_FIELDS,
+    "root_value_error",
+    *DIAGNOSTIC_NAMES,
 )
+
+#: One row per finished self-play game, in `episodes.csv`: the frames (moves of all games)
+#: and the training step when it was saved, its return and its length.
+EPISODE_FIELDS = ("frames", "training_step", "episode_return", "episode_length")
 
 # TensorBoard tag of each CSV field (the counters stay CSV-only).
 TENSORBOARD_TAGS = {
@@ -58,6 +64,8 @@ TENSORBOARD_TAGS = {
     "selfplay_sims_per_s": "speed/selfplay_simulations_per_s",
     "train_steps_per_s": "speed/train_steps_per_s",
     **{name: "eval/" + name.removeprefix("eval_") for name in EVALUATION_FIELDS},
+    "root_value_error": "selfplay/root_value_error",
+    **{name: f"diagnostics/{name}" for name in DIAGNOSTIC_NAMES},
 }
 
 
@@ -123,7 +131,11 @@ class RunLog:
         self.log_interval = log_interval
         self.csv_path = self.run_dir / "metrics.csv"
         self.rows: list[dict[str, float]] = []
-        self._episodes: list[tuple[float, int, float]] = []
+        self._episodes: list[tuple[float, int, float, float]] = []
+        self.episodes_path = self.run_dir / "episodes.csv"
+        if not (append and self.episodes_path.exists()):
+            with open(self.episodes_path, "w", newline="") as handle:
+                csv.writer(handle).writerow(EPISODE_FIELDS)
         self._losses: list[dict[str, float]] = []
         self._simulations, self._selfplay_seconds = 0, 0.0
         self._train_steps, self._train_seconds = 0, 0.0
@@ -147,9 +159,21 @@ class RunLog:
 
             self._writer = tf.summary.create_file_writer(str(self.run_dir / "tensorboard"))
 
-    def add_episode(self, episode_return: float, length: int, mean_root_value: float) -> None:
-        """Note one finished self-play game."""
-        self._episodes.append((episode_return, length, mean_root_value))
+    def add_episode(self, episode_return: float, length: int, mean_root_value: float,
+                    root_value_error: float = float("nan"), frames: int = 0,
+                    training_step: int = 0) -> None:  # fmt: skip
+        """Note one finished self-play game (and append it to `episodes.csv`).
+
+        Args:
+            episode_return, length: the game's return and moves.
+            mean_root_value: the mean of its search values.
+            root_value_error: mean ``|search value - observed return|`` over its states
+                (`AbstractGame.returns_error`).
+            frames: moves of all self-play games up to this one; `training_step`: the step.
+        """
+        self._episodes.append((episode_return, length, mean_root_value, root_value_error))
+        with open(self.episodes_path, "a", newline="") as handle:
+            csv.writer(handle).writerow((frames, training_step, episode_return, length))
 
     def add_selfplay(self, simulations: int, seconds: float) -> None:
         """Note the simulations of one self-play round and its duration."""
@@ -196,6 +220,7 @@ class RunLog:
             "episode_return_max": float(np.max(returns)) if returns else float("nan"),
             "episode_length": _mean([episode[1] for episode in self._episodes]),
             "root_value": _mean([episode[2] for episode in self._episodes]),
+            "root_value_error": _mean([episode[3] for episode in self._episodes]),
             "learning_rate": learning_rate,
             "replay_games": replay_games,
             "selfplay_sims_per_s": self._simulations / self._selfplay_seconds
@@ -206,8 +231,8 @@ class RunLog:
             else float("nan"),
             "seconds": round(seconds, 2),
         }
-        for name in LOSS_NAMES:
-            row[name] = _mean([loss[name] for loss in self._losses])
+        for name in (*LOSS_NAMES, *DIAGNOSTIC_NAMES):
+            row[name] = _mean([loss.get(name, float("nan")) for loss in self._losses])
         for opponent in EVALUATION_OPPONENTS:
             # NaN for an opponent not played since the last row (NaN / NaN stays NaN).
             counts = np.array(self._evaluations.get(opponent, (np.nan,) * 3), dtype=float)
@@ -275,10 +300,23 @@ class RunLog:
         os.replace(temporary, self.csv_path)
 
 
+#: The diagnostics drawn in the "errors" panel, with their legend.
+ERROR_NAMES = {
+    "value_error": "value at step 0 vs its n-step target (training)",
+    "reward_error": "reward vs observed reward, steps 1..K (training)",
+    "root_value_error": "search value vs observed return (self-play)",
+}
+#: The diagnostics drawn in the "entropy" panel, with their legend.
+ENTROPY_NAMES = {
+    "prior_entropy": "network policy (prior)",
+    "search_entropy": "search policy (its target)",
+}
+
+
 def draw_learning_curve(
     rows: Sequence[dict[str, float]], title: str, solved_return: float | None = None
 ) -> Figure:
-    """Draw a run's metrics rows as one figure of 8 x 7 inches, panels over training steps.
+    """Draw a run's metrics rows as one figure 8 inches wide, panels over training steps.
 
     1. "self-play return": each row's mean return (thin, light) under its exponential moving
        average (`exponential_moving_average`, span `smoothing_span(len(rows))` rows), and a
@@ -287,6 +325,9 @@ def draw_learning_curve(
        average; log scale while every loss is positive.
     3. "evaluation" (only when a row holds one): for each opponent played, the fraction of
        games won (solid) and won or drawn (dashed), both seats together.
+    4. "errors" (when the rows have them): the mean absolute errors of `ERROR_NAMES`.
+    5. "entropy" (likewise): the entropies of `ENTROPY_NAMES`, and the learning rate on a
+       second axis.
 
     Args:
         rows: metrics rows as `RunLog.rows` holds them (NaN where a row has no figure).
@@ -309,8 +350,11 @@ def draw_learning_curve(
         for opponent in EVALUATION_OPPONENTS
         if np.isfinite(column(f"eval_{opponent}_win_rate")).any()
     ]
-    figure = Figure(figsize=(8, 7), layout="constrained")
-    axes = figure.subplots(3 if opponents else 2, 1, sharex=True)
+    errors = [name for name in ERROR_NAMES if np.isfinite(column(name)).any()]
+    entropies = [name for name in ENTROPY_NAMES if np.isfinite(column(name)).any()]
+    panels = 2 + bool(opponents) + bool(errors) + bool(entropies)
+    figure = Figure(figsize=(8, 7 + 2.5 * max(panels - 3, 0)), layout="constrained")
+    axes = figure.subplots(panels, 1, sharex=True)
     figure.suptitle(title)
 
     returns_axis = axes[0]
@@ -357,9 +401,45 @@ def draw_learning_curve(
         evaluation_axis.set_title("evaluation: greedy games against fixed opponents, both seats")
         evaluation_axis.set_ylabel("fraction of games")
 
+    axis_index = 2 + bool(opponents)
+    if errors:
+        errors_axis = axes[axis_index]
+        axis_index += 1
+        for index, name in enumerate(errors):
+            values = column(name)
+            finite = np.isfinite(values)
+            errors_axis.plot(steps[finite], values[finite], color=f"C{index}", alpha=0.2,
+                             linewidth=0.8)  # fmt: skip
+            errors_axis.plot(steps[finite], exponential_moving_average(values[finite], span),
+                             color=f"C{index}", linewidth=1.5, label=ERROR_NAMES[name])  # fmt: skip
+        errors_axis.set_title("errors of the value and reward predictions (absolute, as scalars)")
+        errors_axis.set_ylabel("mean |error|")
+    if entropies:
+        entropy_axis = axes[axis_index]
+        for index, name in enumerate(entropies):
+            values = column(name)
+            finite = np.isfinite(values)
+            smooth = exponential_moving_average(values[finite], span)
+            entropy_axis.plot(steps[finite], smooth, color=f"C{index}", linewidth=1.5,
+                              label=ENTROPY_NAMES[name])  # fmt: skip
+        entropy_axis.set_ylabel("entropy (nats)")
+        entropy_axis.set_title("policy entropy, and the learning rate (right)")
+        rates = column("learning_rate")
+        finite = np.isfinite(rates)
+        if finite.any():
+            rate_axis = entropy_axis.twinx()
+            rate_axis.plot(steps[finite], rates[finite], color="black", linestyle=":",
+                           linewidth=1.2, label="learning rate")  # fmt: skip
+            rate_axis.set_ylabel("learning rate")
+            rate_axis.set_ylim(bottom=0)
+            # One legend for both axes (two would cover each other).
+            lines = entropy_axis.get_lines() + rate_axis.get_lines()
+            entropy_axis.legend(lines, [line.get_label() for line in lines], loc="lower left",
+                                fontsize="small")  # fmt: skip
+
     for axis in axes:
         axis.grid(alpha=0.3)
-        if axis.get_legend_handles_labels()[0]:
+        if axis.get_legend() is None and axis.get_legend_handles_labels()[0]:
             axis.legend(loc="best", fontsize="small")
     axes[-1].set_xlabel("training step")
     return figure

@@ -14,9 +14,19 @@ import numpy as np
 import tensorflow as tf
 
 from networks import BaseNetwork, SharedStorage
+from networks.transforms import logits_to_scalar, softmax, support_to_scalar
 from training.replay_buffer import Batch, ReplayBuffer
 
 LOSS_NAMES = ("total", "value", "reward", "policy", "l2")
+#: What each training step measures besides its losses (not in the pseudocode; see
+#: `diagnostics`).
+DIAGNOSTIC_NAMES = (
+    "value_error",
+    "reward_error",
+    "prior_entropy",
+    "search_entropy",
+    "importance_weight",
+)
 
 
 def scale_gradient(tensor: tf.Tensor, scale: float) -> tf.Tensor:
@@ -51,32 +61,44 @@ def compute_losses(
     value_loss_weight: float,
     weight_decay: float,
     training: bool = True,
-) -> dict[str, tf.Tensor]:
+    with_predictions: bool = False,
+):
     """Return the losses of one batch. Pseudocode: the loss of `update_weights`.
 
     The initial step counts fully; each of the `K` recurrent steps is scaled by 1/K (through
     `scale_gradient`, as the pseudocode), and the gradient entering each dynamics step is
     halved. Losses are cross-entropies on the categorical supports (value, reward) and
-    against the search policy, masked where a step has no target, averaged over the batch;
+    against the search policy, masked where a step has no target, each position's scaled by
+    its importance weight (prioritized replay; paper appendix G), averaged over the batch;
     L2 weight decay ``weight_decay * sum(w^2) / 2`` over all weights is added.
 
+    Args:
+        batch: a `Batch`'s `tensors()` (without `weights`: all 1).
+        with_predictions: also return the network's outputs the diagnostics read.
+
     Returns:
-        ``total``, ``value``, ``reward``, ``policy`` (unscaled sums over the unroll) and ``l2``.
+        ``total``, ``value``, ``reward``, ``policy`` (unscaled sums over the unroll) and ``l2``;
+        with `with_predictions`, also ``value_logits`` `[N, V]` and ``policy_logits``
+        `[N, A]` of step 0 and ``reward_logits`` `[N, K, R]` of steps 1 .. K, as a second dict.
     """
-    observations, actions, target_values, target_rewards, target_policies, masks = batch
+    observations, actions, target_values, target_rewards, target_policies, masks = batch[:6]
+    weights = batch[6] if len(batch) > 6 else tf.ones(tf.shape(actions)[:1])
     num_unroll_steps = actions.shape[1]
     hidden = network.represent(observations, training=training)
     policy_logits, value_logits = network.predict(hidden, training=training)
     reward_logits = None
     weighted = tf.constant(0.0)
     totals = {"value": tf.constant(0.0), "reward": tf.constant(0.0), "policy": tf.constant(0.0)}
+    predictions = {"value_logits": value_logits, "policy_logits": policy_logits}
+    reward_steps = []
     for step in range(num_unroll_steps + 1):
         if step > 0:
             hidden, reward_logits = network.dynamics_step(
                 scale_gradient(hidden, 0.5), actions[:, step - 1], training=training
             )
             policy_logits, value_logits = network.predict(hidden, training=training)
-        mask = masks[:, step]
+            reward_steps.append(reward_logits)
+        mask = masks[:, step] * weights[:, None]
         value_loss = tf.reduce_mean(
             _cross_entropy(target_values[:, step], value_logits) * mask[:, 0]
         )
@@ -94,18 +116,76 @@ def compute_losses(
         totals["reward"] += reward_loss
         totals["policy"] += policy_loss
     l2 = weight_decay * tf.add_n([tf.nn.l2_loss(w) for w in network.trainable_variables])
-    return {"total": weighted + l2, **totals, "l2": l2}
+    losses = {"total": weighted + l2, **totals, "l2": l2}
+    if not with_predictions:
+        return losses
+    if reward_steps:
+        predictions["reward_logits"] = tf.stack(reward_steps, axis=1)
+    return losses, predictions
+
+
+def diagnostics(config, batch: Batch, predictions: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Return what a training step tells of the learning, beside its losses.
+
+    Not in the pseudocode; shown in the metrics and the plot so a drifting run can be seen:
+
+    - ``value_errors``: `[N]` ``|v - z|`` of the network's value at step 0 and its target,
+      as scalars (the priorities of prioritized replay); ``value_error`` their mean;
+    - ``reward_error``: mean ``|r - u|`` of the predicted and observed rewards of steps
+      1 .. K where a reward target applies;
+    - ``prior_entropy``: mean entropy (nats) of the network's policy at step 0;
+    - ``search_entropy``: mean entropy of the search policies it is trained towards;
+    - ``importance_weight``: mean importance weight of the positions (1 without prioritized
+      replay; far below 1, the losses shrink beside the L2 term).
+    """
+    value_support, reward_support = config.value_support_size, config.reward_support_size
+    transform = config.value_transform
+    values = logits_to_scalar(predictions["value_logits"], value_support, transform)
+    targets = support_to_scalar(batch.target_values[:, 0], value_support, transform)
+    value_errors = np.abs(values - targets)
+    out = {
+        "value_errors": value_errors,
+        "value_error": float(value_errors.mean()),
+        "reward_error": float("nan"),
+        "importance_weight": float(np.mean(batch.weights)),
+    }
+    if "reward_logits" in predictions:
+        rewards = logits_to_scalar(predictions["reward_logits"], reward_support, transform)
+        observed = support_to_scalar(batch.target_rewards[:, 1:], reward_support, transform)
+        mask = batch.masks[:, 1:, 1]
+        out["reward_error"] = float(np.sum(np.abs(rewards - observed) * mask) / max(mask.sum(), 1))
+    prior = softmax(predictions["policy_logits"].astype(np.float64))
+    out["prior_entropy"] = float(np.mean(_entropy(prior)))
+    searched = batch.masks[:, 0, 2] > 0
+    search = _entropy(batch.target_policies[:, 0][searched].astype(np.float64))
+    out["search_entropy"] = float(search.mean()) if searched.any() else float("nan")
+    return out
+
+
+def _entropy(distributions: np.ndarray) -> np.ndarray:
+    """Return the entropy (nats) of each row of `[N, A]` distributions (0 log 0 = 0)."""
+    logs = np.log(np.where(distributions > 0, distributions, 1.0))
+    return -np.sum(distributions * logs, axis=-1)
 
 
 class Trainer:
     """Owns the optimizer and the compiled update step of one network.
 
-    The step is a `tf.function` with a fixed signature (any batch size, no retracing).
+    The step is a `tf.function` with a fixed signature (any batch size, no retracing). With
+    `config.target_update_interval` it also keeps the target network: a copy of the weights
+    taken every that many steps, whose values bootstrap the value targets (MuZero
+    Reanalyze, paper appendix H).
     """
 
     def __init__(self, config, network: BaseNetwork):
         self.config = config
         self.network = network
+        self.target_network: BaseNetwork | None = None
+        if config.target_update_interval:
+            self.target_network = config.new_network()
+            self.update_target_network()
+        #: `[N]` value errors of the last step's positions (their new priorities).
+        self.value_errors = np.zeros(0)
         self.optimizer = make_optimizer(config)
         self.optimizer.build(network.trainable_variables)
         obs = tf.TensorSpec([None, *config.observation_shape], tf.float32)
@@ -120,18 +200,25 @@ class Trainer:
                 tf.TensorSpec([None, k + 1, 2 * config.reward_support_size + 1], tf.float32),
                 tf.TensorSpec([None, k + 1, config.action_space_size], tf.float32),
                 tf.TensorSpec([None, k + 1, 3], tf.float32),
+                tf.TensorSpec([None], tf.float32),
             ],
         )
 
     def _update(self, *batch):
         variables = self.network.trainable_variables
         with tf.GradientTape() as tape:
-            losses = compute_losses(
-                self.network, batch, self.config.value_loss_weight, self.config.weight_decay
-            )
+            losses, predictions = compute_losses(
+                self.network, batch, self.config.value_loss_weight, self.config.weight_decay,
+                with_predictions=True,
+            )  # fmt: skip
         gradients = tape.gradient(losses["total"], variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
-        return losses
+        return losses, predictions
+
+    def update_target_network(self) -> None:
+        """Copy the trained weights into the target network."""
+        self.target_network.set_weights(self.network.get_weights())
+        self.target_network.steps = self.network.steps
 
     def optimizer_state(self) -> list[np.ndarray]:
         """Return the optimizer's variables (step count, moments) as arrays."""
@@ -150,11 +237,23 @@ class Trainer:
         return float(self.optimizer.learning_rate)
 
     def update_weights(self, batch: Batch) -> dict[str, float]:
-        """Take one optimizer step on `batch`. Pseudocode: `update_weights`."""
-        losses = self._step(*batch)
+        """Take one optimizer step on `batch`. Pseudocode: `update_weights`.
+
+        Returns:
+            The losses (`LOSS_NAMES`) and the `diagnostics` (`DIAGNOSTIC_NAMES`) of the step;
+            its positions' value errors are left in `value_errors`.
+        """
+        losses, predictions = self._step(*batch.tensors())
         self.network.steps += 1
         self.network.weights_changed()
-        return {name: float(value) for name, value in losses.items()}
+        interval = self.config.target_update_interval
+        if interval and self.network.steps % interval == 0:
+            self.update_target_network()
+        measured = diagnostics(
+            self.config, batch, {name: value.numpy() for name, value in predictions.items()}
+        )
+        self.value_errors = measured.pop("value_errors")
+        return {**{name: float(value) for name, value in losses.items()}, **measured}
 
 
 def train_network(
@@ -175,9 +274,21 @@ def train_network(
     """
     start = time.perf_counter()
     network = trainer.network
+    # With Reanalyze the phase's batches are drawn first and searched again together (one
+    # batched search: see `ReplayBuffer.sample_batches`); otherwise each step draws its own,
+    # from the priorities the step before refreshed.
+    ahead = num_steps if config.reanalyse_fraction else 1
+    batches: list[Batch] = []
     for _ in range(num_steps):
-        batch = replay_buffer.sample_batch(config.num_unroll_steps, config.td_steps, rng)
+        if not batches:
+            batches = replay_buffer.sample_batches(
+                ahead, config.num_unroll_steps, config.td_steps, rng, network,
+                trainer.target_network,
+            )  # fmt: skip
+        batch = batches.pop(0)
         losses = trainer.update_weights(batch)
+        if config.prioritized_replay:
+            replay_buffer.update_priorities(batch.game_ids, batch.positions, trainer.value_errors)
         if not np.isfinite(losses["total"]):
             raise FloatingPointError(
                 f"training step {network.steps}: the loss is {losses['total']}; stopped"
