@@ -28,6 +28,8 @@ from seeds import parse_seeds, run_and_report, spread  # noqa: E402
 
 import muzero  # noqa: E402
 from config import GAMES  # noqa: E402
+from game.opponents import tictactoe_best_moves  # noqa: E402
+from self_play.arena import play_every_line  # noqa: E402
 from training.run_log import save_run_info  # noqa: E402
 
 
@@ -40,7 +42,11 @@ def run_many(game: str, seeds: list[int], jobs: int | None, argv: list[str]) -> 
             f"{name.replace('_', ' ')} {v['wins']}/{v['draws']}/{v['losses']}"
             for name, v in r["results"].items()
         )
-        return f"{r['training_steps']} steps in {r['train_seconds']:.0f} s; W/D/L {outcomes}"
+        lines = "".join(
+            f"; every line {seat}: {v['lost_lines']} of {v['lines']} lost"
+            for seat, v in r.get("every_line", {}).items()
+        )
+        return f"{r['training_steps']} steps in {r['train_seconds']:.0f} s; W/D/L {outcomes}{lines}"
 
     results, done = run_and_report(script, seeds, argv, jobs, describe)
     summary: dict = {"benchmark": game, "seeds": seeds, "runs": results}
@@ -49,6 +55,9 @@ def run_many(game: str, seeds: list[int], jobs: int | None, argv: list[str]) -> 
             losses = [r["results"][opponent]["losses"] for r in done]
             wins = [r["results"][opponent]["wins"] for r in done]
             print(f"{opponent.replace('_', ' ')}: wins {spread(wins)}, losses {spread(losses)}")
+        for seat in done[0].get("every_line", {}):
+            lost = [r["every_line"][seat]["lost_lines"] for r in done]
+            print(f"every line vs minimax, agent {seat}: lost lines {spread(lost)}")
         print(f"training seconds: {spread([r['train_seconds'] for r in done])}")
     print(json.dumps(summary))
     return summary
@@ -101,7 +110,27 @@ def run(game: str, default_opponents: str, argv: list[str] | None = None) -> dic
                 f"draws {result.losses:3d} losses"
             )
         print(f"  ({time.perf_counter() - start:.0f} s)")
+    if game == "tictactoe" and "minimax" in args.opponents.split(","):
+        figures["every_line"] = every_line(config, network)
     print(json.dumps(figures))
+    return figures
+
+
+def every_line(config, network) -> dict:
+    """Print and return the agent's lost lines against every choice of the perfect player."""
+    figures = {}
+    for seat, name in enumerate(("first", "second")):
+        result = play_every_line(config, network, tictactoe_best_moves, seat)
+        figures[name] = {
+            "lines": result.lines,
+            "lost_lines": len(result.lost),
+            "loss_probability": round(result.loss_probability, 4),
+        }
+        print(
+            f"every line vs minimax, agent {name:<6}: {len(result.lost)} of {result.lines} "
+            f"lines lost; a game is lost with probability {result.loss_probability:.4f}"
+            + "".join(f"\n  lost: {' '.join(map(str, moves))}" for moves in result.lost[:5])
+        )
     return figures
 
 

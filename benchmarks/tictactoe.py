@@ -3,7 +3,10 @@
     python benchmarks/tictactoe.py [--seed 0] [--training-steps N] [--max-minutes M]
         [--set FIELD=VALUE ...]
 
-Goal: no losses at all (every game a draw). Last line: a JSON object of the figures.
+Goal: no losses at all (every game a draw). Then the agent plays every line the perfect
+player's choices allow (each of its best moves in turn, nothing sampled) and the lost lines
+are printed: none lost means no game against it can be lost. Last line: a JSON object of
+the figures.
 """
 
 import sys

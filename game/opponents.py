@@ -54,6 +54,13 @@ def tictactoe_move_values(game: BoardGame) -> dict[int, int]:
     }
 
 
+def tictactoe_best_moves(game: BoardGame) -> list[int]:
+    """Return every move of the best minimax value for the player to play."""
+    values = tictactoe_move_values(game)
+    best = max(values.values())
+    return [a for a, v in values.items() if v == best]
+
+
 class TicTacToeMinimax:
     """A perfect tic-tac-toe player: full minimax (memoised), random among the best moves."""
 
@@ -61,9 +68,7 @@ class TicTacToeMinimax:
         self.rng = rng
 
     def choose(self, game: BoardGame) -> int:
-        values = tictactoe_move_values(game)
-        best = max(values.values())
-        return int(self.rng.choice([a for a, v in values.items() if v == best]))
+        return int(self.rng.choice(tictactoe_best_moves(game)))
 
 
 def _connect4_windows() -> np.ndarray:

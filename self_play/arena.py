@@ -5,8 +5,9 @@ Many games are played at once; the agent's moves in all of them come from one ba
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -96,4 +97,63 @@ def play_match(
                 started += 1
                 still_playing.append(new_game())
         games = still_playing
+    return result
+
+
+@dataclass
+class EveryLineResult:
+    """The greedy agent in `seat` against every line an opponent's move sets allow.
+
+    `lines` counts the distinct finished games, `lost` the action sequences of those the
+    agent lost, and `loss_probability` the chance of a loss against an opponent that picks
+    uniformly among its moves (as the perfect player picks among its best moves).
+    """
+
+    seat: int
+    lines: int = 0
+    loss_probability: float = 0.0
+    draw_probability: float = 0.0
+    lost: list[list[int]] = field(default_factory=list)
+
+
+def play_every_line(
+    config: MuZeroConfig,
+    network: Network,
+    opponent_moves: Callable[[AbstractGame], list[int]],
+    seat: int,
+) -> EveryLineResult:
+    """Play the greedy agent in `seat` against every choice of `opponent_moves` (a branch per
+    move it offers), the agent's moves in all open branches found by one batched search.
+
+    Unlike `play_match`, nothing is sampled: against the perfect player (its best moves),
+    no lost line means no game can be lost, however many are played.
+    """
+    result = EveryLineResult(seat)
+    open_lines = [(config.new_game(seed=0), 1.0)]
+    while open_lines:
+        agent_turn = [line for line in open_lines if line[0].to_play().index == seat]
+        branches = [line for line in open_lines if line[0].to_play().index != seat]
+        if agent_turn:
+            actions = greedy_actions(config, network, [game for game, _ in agent_turn])
+            for (game, _), action in zip(agent_turn, actions):
+                game.apply(int(action))
+        moved = agent_turn
+        for game, probability in branches:
+            moves = opponent_moves(game)
+            for move in moves:
+                child = copy.deepcopy(game)
+                child.apply(int(move))
+                moved.append((child, probability / len(moves)))
+        open_lines = []
+        for game, probability in moved:
+            if not game.terminal():
+                open_lines.append((game, probability))
+                continue
+            result.lines += 1
+            outcome = game.outcome(seat)
+            if outcome < 0:
+                result.loss_probability += probability
+                result.lost.append(list(game.history))
+            elif outcome == 0:
+                result.draw_probability += probability
     return result

@@ -9,10 +9,15 @@ from config import make_connect4_config, make_tictactoe_config
 from game import Player
 from game.board_game import parse_move
 from game.connect4 import Connect4
-from game.opponents import RandomOpponent, TicTacToeMinimax, tictactoe_move_values
+from game.opponents import (
+    RandomOpponent,
+    TicTacToeMinimax,
+    tictactoe_best_moves,
+    tictactoe_move_values,
+)
 from game.tictactoe import TicTacToe
-from self_play import MinMaxStats, Node, backpropagate, search_games
-from self_play.arena import greedy_actions, play_match
+from self_play import MinMaxStats, Node, arena, backpropagate, search_games
+from self_play.arena import greedy_actions, play_every_line, play_match
 from tests.conftest import PerfectTicTacToeNetwork
 
 
@@ -165,6 +170,64 @@ def test_random_openings_vary_the_lines_of_a_deterministic_match():
             assert play(TicTacToe(), game.history).terminal()
     assert len({first for first, _ in starts[0]}) == 1  # the agent's own first move
     assert len(starts[2]) >= 10  # of 72 two-move openings
+
+
+def lowest_empty_cell(config, network, games):
+    return np.array([game.legal_actions()[0] for game in games])
+
+
+def every_line_by_recursion(game, seat, agent, opponent_moves, probability=1.0):
+    """`play_every_line` again, one game at a time: (lines, lost lines, loss probability)."""
+    if game.terminal():
+        lost = game.outcome(seat) < 0
+        return 1, [list(game.history)] if lost else [], probability if lost else 0.0
+    moves = [agent(game)] if game.to_play().index == seat else opponent_moves(game)
+    lines, lost, loss = 0, [], 0.0
+    for move in moves:
+        child = play(TicTacToe(), game.history + [move])
+        share = probability / len(moves)
+        found = every_line_by_recursion(child, seat, agent, opponent_moves, share)
+        lines, lost, loss = lines + found[0], lost + found[1], loss + found[2]
+    return lines, lost, loss
+
+
+def test_every_line_of_a_lowest_cell_agent_by_hand(monkeypatch):
+    # Moving first and always taking the lowest empty cell: X 0; the only move that holds a
+    # corner opening is the centre, O 4; X 1 threatens 0-1-2, O 2 must block and threatens
+    # 2-4-6; X 3 does not block, O 6 wins. One line, lost for sure.
+    monkeypatch.setattr(arena, "greedy_actions", lowest_empty_cell)
+    config = tictactoe_config()
+    result = play_every_line(config, None, tictactoe_best_moves, seat=0)
+    assert (result.lines, result.lost, result.loss_probability) == (1, [[0, 4, 1, 2, 3, 6]], 1.0)
+    assert result.draw_probability == 0.0
+    # Second, against every legal move of its opponent (the random player's choices).
+    result = play_every_line(config, None, lambda game: game.legal_actions(), seat=1)
+    lines, lost, loss = every_line_by_recursion(
+        TicTacToe(), 1, lambda game: game.legal_actions()[0], lambda game: game.legal_actions()
+    )
+    assert (result.lines, sorted(result.lost)) == (lines, sorted(lost))
+    assert result.loss_probability == pytest.approx(loss)
+    assert 0 < result.loss_probability < 1 and result.draw_probability > 0
+
+
+def test_every_line_equals_one_game_at_a_time_and_contains_every_lost_match_game():
+    # Few simulations with values of 0: an agent that loses some lines to the perfect player.
+    config = tictactoe_config(num_simulations=12, num_parallel_games=16)
+    network = PerfectTicTacToeNetwork()
+    result = play_every_line(config, network, tictactoe_best_moves, seat=1)
+
+    def agent(game):
+        return int(greedy_actions(config, network, [game])[0])
+
+    lines, lost, loss = every_line_by_recursion(TicTacToe(), 1, agent, tictactoe_best_moves)
+    assert (result.lines, sorted(result.lost)) == (lines, sorted(lost))
+    assert result.loss_probability == pytest.approx(loss) and lost
+    played = []
+    match = play_match(
+        config, network, lambda: TicTacToeMinimax(np.random.default_rng(4)), 1, 40, 0, played.append
+    )
+    assert match.losses == sum(game.outcome(1) < 0 for game in played) > 0
+    assert all(game.history in result.lost for game in played if game.outcome(1) < 0)
 
 
 def test_minimax_values_of_known_positions():
