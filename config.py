@@ -72,6 +72,13 @@ class MovesTemperature:
         return f"MovesTemperature({self.moves})"
 
 
+def _is_image_game(game_class) -> bool:
+    """Return whether a game factory builds games that observe stacks of stored frames."""
+    from game.image_game import ImageGame
+
+    return isinstance(game_class, type) and issubclass(game_class, ImageGame)
+
+
 @dataclass
 class MuZeroConfig:
     """Everything a run needs; validated at construction (`ValueError` names the field)."""
@@ -89,6 +96,11 @@ class MuZeroConfig:
     """Discount of rewards, in (0, 1]."""
     game_factory: Callable[..., AbstractGame] = field(repr=False, default=None)
     """Builds a new game: ``game_factory(discount=..., seed=...)`` (not in the pseudocode)."""
+    stacked_frames: int = 0
+    """Image games: frames per observation, each with the action that led to it as a plane
+    (paper, Atari: 32). Every frame is stored once, as uint8; the stacks are built when a
+    state is searched or sampled (`game.frames`). 0: observations are stored as the game's
+    `make_image` returns them."""
 
     # --- self-play ---
     num_actors: int = 1
@@ -207,6 +219,12 @@ class MuZeroConfig:
     residual_prediction_blocks: int = 1
     """Residual blocks of the prediction tower (residual networks; 0: the policy and value
     heads read the hidden state directly, as the paper's f)."""
+    downsample: bool = False
+    """Image networks: the representation first downsamples by 16 (paper, Atari: 96 x 96 to
+    6 x 6, `networks.residual._downsample`)."""
+    downsample_blocks: tuple[int, ...] = (2, 3, 3)
+    """Image networks: residual blocks at the downsampling's three resolutions (paper: 2, 3,
+    3)."""
 
     # --- run ---
     seed: int = 0
@@ -225,7 +243,7 @@ class MuZeroConfig:
     ``expert``); one the game has none of is left out."""
 
     def __post_init__(self) -> None:
-        for name in ("observation_shape", "hidden_layers"):
+        for name in ("observation_shape", "hidden_layers", "downsample_blocks"):
             value = getattr(self, name)
             try:
                 setattr(self, name, tuple(int(x) for x in value))
@@ -270,7 +288,7 @@ class MuZeroConfig:
             "log_interval",
             "evaluation_games",
         )
-        non_negative_ints = ("evaluation_interval", "target_update_interval")
+        non_negative_ints = ("evaluation_interval", "target_update_interval", "stacked_frames")
         for name in positive_ints:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -333,7 +351,7 @@ class MuZeroConfig:
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
         for name in ("value_transform", "augment_symmetries", "jit_compile", "actor_process",
-                     "prioritized_replay"):  # fmt: skip
+                     "prioritized_replay", "downsample"):  # fmt: skip
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if self.reanalyse_fraction and not self.target_update_interval:
@@ -359,10 +377,17 @@ class MuZeroConfig:
             )
         if not self.hidden_layers or any(width < 1 for width in self.hidden_layers):
             raise ValueError(f"hidden_layers must be positive widths, got {self.hidden_layers}")
+        if len(self.downsample_blocks) != 3 or min(self.downsample_blocks) < 0:
+            raise ValueError(
+                f"downsample_blocks must be 3 block counts >= 0, got {self.downsample_blocks}"
+            )
         if self.known_bounds is not None and not self.known_bounds.min < self.known_bounds.max:
             raise ValueError(f"known_bounds must have min < max, got {self.known_bounds}")
         if self.game_factory is None or self.network_factory is None:
             raise ValueError("game_factory and network_factory must be given")
+        game_class = getattr(self.game_factory, "func", self.game_factory)
+        if _is_image_game(game_class) and self.stacked_frames < 1:
+            raise ValueError(f"stacked_frames must be >= 1 for {self.game_name}, an image game")
         if self.augment_symmetries and not callable(getattr(self.game_factory, "symmetries", None)):
             raise ValueError(
                 "augment_symmetries needs a game_factory with symmetries() (a game class); "
@@ -397,12 +422,15 @@ class MuZeroConfig:
         if getattr(game_class, "num_players", 2) == 1:
             reason = f"{self.game_name} is a one-player game: there is no opponent to evaluate"
             unused.update(dict.fromkeys(("evaluation_interval", "evaluation_games"), reason))
+        if not _is_image_game(game_class):
+            unused["stacked_frames"] = f"{self.game_name} does not observe stacks of image frames"
+        own = ARCHITECTURE_FIELDS.get(self.network_factory)
         for factory, names in ARCHITECTURE_FIELDS.items():
-            if factory is not self.network_factory and self.network_factory in ARCHITECTURE_FIELDS:
+            if own is not None and factory is not self.network_factory:
                 reason = (
                     f"{self.game_name} uses {self.network_factory.__name__}, not {factory.__name__}"
                 )
-                unused.update(dict.fromkeys(names, reason))
+                unused.update(dict.fromkeys(set(names) - set(own), reason))
         return unused
 
     def to_dict(self) -> dict[str, Any]:
@@ -450,6 +478,26 @@ def make_residual_network(config: MuZeroConfig) -> ResidualNetwork:
     )
 
 
+def make_image_network(config: MuZeroConfig) -> ResidualNetwork:
+    """Build the residual network of an image game: one plane per action for the dynamics
+    (the paper's tiled one-hot action) and, with `downsample`, the Atari downsampling."""
+    return ResidualNetwork(
+        observation_shape=config.observation_shape,
+        action_space_size=config.action_space_size,
+        value_support_size=config.value_support_size,
+        reward_support_size=config.reward_support_size,
+        channels=config.residual_channels,
+        blocks=config.residual_blocks,
+        head_units=config.residual_head_units,
+        prediction_blocks=config.residual_prediction_blocks,
+        hidden_state_scaling=config.hidden_state_scaling,
+        value_transform=config.value_transform,
+        action_planes="one_hot",
+        downsample=config.downsample,
+        downsample_blocks=config.downsample_blocks,
+    )
+
+
 #: The fields only one built-in architecture reads (see `MuZeroConfig.unused_fields`).
 ARCHITECTURE_FIELDS: dict[Callable[[MuZeroConfig], BaseNetwork], tuple[str, ...]] = {
     make_fully_connected_network: ("hidden_state_size", "hidden_layers"),
@@ -458,6 +506,14 @@ ARCHITECTURE_FIELDS: dict[Callable[[MuZeroConfig], BaseNetwork], tuple[str, ...]
         "residual_blocks",
         "residual_head_units",
         "residual_prediction_blocks",
+    ),
+    make_image_network: (
+        "residual_channels",
+        "residual_blocks",
+        "residual_head_units",
+        "residual_prediction_blocks",
+        "downsample",
+        "downsample_blocks",
     ),
 }
 
@@ -605,6 +661,191 @@ def make_gym_config(env_id: str, **overrides: Any) -> MuZeroConfig:
     return make_cartpole_config(**settings)
 
 
+#: `make_atari_config` presets: the paper's sizes, and a small one a CPU can train.
+ATARI_PRESETS: dict[str, dict[str, Any]] = {
+    # Paper (pseudocode `make_atari_config`, appendices E-G): 32 frames, 256 planes, 16
+    # blocks, 50 simulations, batches of 1024, n = 10, SGD 0.05 decayed by 10x every 350k
+    # steps, 1M steps, prioritized replay with alpha = beta = 1.
+    "paper": dict(
+        stacked_frames=32,
+        residual_channels=256,
+        residual_blocks=16,
+        downsample_blocks=(2, 3, 3),
+        num_simulations=50,
+        batch_size=1024,
+        training_steps=1_000_000,
+        checkpoint_interval=1000,
+        # 125,000 sequences of 200 moves (appendix D); the window counts games here.
+        window_size=125_000,
+        num_actors=350,
+        num_parallel_games=16,
+    ),
+    # A CPU: 4 frames, 32 planes, 1 block per stage and tower, 16 simulations, batches of
+    # 32, Adam; the same pipeline (96 x 96 RGB, action planes, downsampling to 6 x 6).
+    "small": dict(
+        stacked_frames=4,
+        residual_channels=32,
+        residual_blocks=1,
+        downsample_blocks=(1, 1, 1),
+        num_simulations=16,
+        batch_size=32,
+        training_steps=10_000,
+        checkpoint_interval=500,
+        window_size=50,
+        num_parallel_games=4,
+        optimizer="adam",
+        lr_init=0.001,
+        lr_decay_steps=10_000,
+        selfplay_moves_per_iteration=200,
+        training_steps_per_iteration=10,
+        min_replay_moves=1000,
+    ),
+}
+
+
+def make_atari_config(env_id: str = "ALE/Breakout-v5", preset: str = "small",
+                      **overrides: Any) -> MuZeroConfig:  # fmt: skip
+    """Return the config of an Atari game (any ALE id). Pseudocode: `make_atari_config`.
+
+    As the paper: the full 18 actions, every action repeated 4 times (`atari_preprocessing`:
+    the last two frames max-pooled, 96 x 96 RGB, up to 30 random no-ops at the start, rewards
+    not clipped, a lost life not the end), episodes cut at 27,000 moves (108,000 frames),
+    discount 0.997, Dirichlet alpha 0.25, temperature 1, 0.5, 0.25 over the run, value and
+    reward supports of 601 through `h`, the observation of the last `stacked_frames` frames
+    and the actions that led to them, the downsampling residual network. `preset` sizes the
+    rest: ``"paper"`` (the paper's) or ``"small"`` (a CPU's), see `ATARI_PRESETS`.
+    """
+    import functools
+
+    from game.image_game import ImageGame, atari_preprocessing
+
+    if preset not in ATARI_PRESETS:
+        raise ValueError(f"preset must be one of {', '.join(ATARI_PRESETS)}; got {preset!r}")
+    register_image_environments(env_id)
+    import gymnasium as gym
+
+    if env_id not in gym.envs.registry:
+        raise ValueError(f"{env_id}: not an ALE environment id (such as ALE/Breakout-v5)")
+    settings: dict[str, Any] = dict(ATARI_PRESETS[preset])
+    settings.update(overrides)
+    stacked = settings["stacked_frames"]
+    game_factory = functools.partial(
+        ImageGame, env_id, wrap=atari_preprocessing, stacked_frames=stacked, frameskip=1,
+        repeat_action_probability=0.0, full_action_space=True,
+        max_num_frames_per_episode=108_000,
+    )  # fmt: skip
+    defaults: dict[str, Any] = dict(
+        game_name=env_id,
+        action_space_size=18,
+        observation_shape=(96, 96, stacked * 4),
+        max_moves=27_000,
+        discount=0.997,
+        game_factory=game_factory,
+        network_factory=make_image_network,
+        dirichlet_alpha=0.25,
+        td_steps=10,
+        num_unroll_steps=5,
+        lr_init=0.05,
+        lr_decay_rate=0.1,
+        lr_decay_steps=350_000,
+        weight_decay=1e-4,
+        momentum=0.9,
+        value_support_size=300,
+        reward_support_size=300,
+        residual_head_units=0,
+        residual_prediction_blocks=0,
+        downsample=True,
+        prioritized_replay=True,
+        priority_alpha=1.0,
+        priority_beta=1.0,
+        visit_softmax_temperature_fn=StepTemperature((1.0, 0.5, 0.25), (0.5, 0.75)),
+    )
+    defaults.update(settings)
+    return MuZeroConfig(**defaults)
+
+
+def make_minatar_config(env_id: str = "MinAtar/Breakout-v1", **overrides: Any) -> MuZeroConfig:
+    """Return the config of a MinAtar game (Young & Tian, 2019): 10 x 10 Atari-like games of
+    binary planes, one per kind of object, through the Atari image path (frames stored once
+    as uint8, stacked with their action planes, the residual image network, one plane per
+    action for the dynamics) at a size this CPU trains within an hour.
+
+    MinAtar's own settings stay: sticky actions (0.1), difficulty ramping, no frame skip,
+    ids ``-v1`` with the minimal action set (``-v0``: all 6). The MinAtar paper's baselines
+    use discount 0.99, as here.
+    """
+    import functools
+
+    import gymnasium as gym
+
+    from game.image_game import ImageGame
+
+    register_image_environments(env_id)
+    try:
+        env = gym.make(env_id)
+    except Exception as error:
+        raise ValueError(f"{env_id}: gymnasium cannot make it ({error})") from None
+    frame_shape = tuple(env.observation_space.shape)
+    actions = int(env.action_space.n)
+    env.close()
+    stacked = overrides.get("stacked_frames", 2)
+    settings: dict[str, Any] = dict(
+        game_name=env_id,
+        action_space_size=actions,
+        observation_shape=frame_shape[:2] + (stacked * (frame_shape[2] + 1),),
+        max_moves=5000,
+        discount=0.99,
+        game_factory=functools.partial(ImageGame, env_id, stacked_frames=stacked),
+        network_factory=make_image_network,
+        stacked_frames=stacked,
+        num_parallel_games=16,
+        dirichlet_alpha=0.25,
+        num_simulations=25,
+        # ~3 training steps a second with self-play on one core: 10,000 fit in an hour.
+        training_steps=10_000,
+        checkpoint_interval=1000,
+        window_size=1000,
+        batch_size=128,
+        num_unroll_steps=5,
+        td_steps=10,
+        optimizer="adam",
+        lr_init=0.002,
+        lr_decay_rate=0.1,
+        lr_decay_steps=10_000,
+        weight_decay=0.0,
+        value_loss_weight=0.25,
+        prioritized_replay=True,
+        target_update_interval=100,
+        selfplay_moves_per_iteration=400,
+        training_steps_per_iteration=20,
+        min_replay_moves=2000,
+        value_support_size=30,
+        reward_support_size=5,
+        residual_channels=32,
+        residual_blocks=1,
+        residual_head_units=32,
+        residual_prediction_blocks=0,
+        visit_softmax_temperature_fn=StepTemperature((1.0, 0.5, 0.25), (0.5, 0.75)),
+    )
+    settings.update(overrides)
+    return MuZeroConfig(**settings)
+
+
+def register_image_environments(env_id: str) -> None:
+    """Make gymnasium know the ALE (``ALE/...``) or MinAtar (``MinAtar/...``) ids."""
+    import gymnasium as gym
+
+    if env_id.startswith("ALE/"):
+        import ale_py
+
+        ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)  # no start-up banner
+        gym.register_envs(ale_py)
+    elif env_id.startswith("MinAtar/") and env_id not in gym.envs.registry:
+        from minatar.gym import register_envs
+
+        register_envs()
+
+
 def make_board_game_config(
     game_name: str,
     action_space_size: int,
@@ -726,6 +967,11 @@ def config_factory(game: str) -> Callable[..., MuZeroConfig]:
     if game in GAMES:
         return GAMES[game]
     import functools
+
+    if game.startswith("ALE/"):
+        return functools.partial(make_atari_config, game)
+    if game.startswith("MinAtar/"):
+        return functools.partial(make_minatar_config, game)
 
     import gymnasium as gym
 

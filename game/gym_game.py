@@ -19,18 +19,29 @@ class GymGame(AbstractGame):
             observation space, e.g. ``"CartPole-v1"``.
         discount: the discount of the returns.
         seed: seeds the environment's reset.
+        wrap: applied to the made environment (e.g. gymnasium's Atari preprocessing).
         env_kwargs: passed to `gymnasium.make`.
     """
 
-    def __init__(self, env_id: str, discount: float, seed: int | None = None, **env_kwargs):
+    def __init__(
+        self,
+        env_id: str,
+        discount: float,
+        seed: int | None = None,
+        wrap=None,
+        **env_kwargs,
+    ):
         self.env = gym.make(env_id, **env_kwargs)
+        if wrap is not None:
+            self.env = wrap(self.env)
         if not isinstance(self.env.action_space, gym.spaces.Discrete):
             raise ValueError(
                 f"{env_id}: GymGame needs a Discrete action space, got {self.env.action_space}"
             )
         super().__init__(int(self.env.action_space.n), discount)
         observation, _ = self.env.reset(seed=seed)
-        self.observations = [np.asarray(observation, dtype=np.float32).reshape(-1)]
+        self.observations: list[np.ndarray] = []
+        self.observe(observation)
         self._terminated = False
         self._truncated = False
 
@@ -43,10 +54,14 @@ class GymGame(AbstractGame):
     def step(self, action: int) -> float:
         """Step the environment and record the next observation."""
         observation, reward, terminated, truncated, _ = self.env.step(action)
-        self.observations.append(np.asarray(observation, dtype=np.float32).reshape(-1))
+        self.observe(observation)
         self._terminated = bool(terminated)
         self._truncated = bool(truncated) and not self._terminated
         return float(reward)
+
+    def observe(self, observation) -> None:
+        """Record the environment's observation (here as a flat float32 vector)."""
+        self.observations.append(np.asarray(observation, dtype=np.float32).reshape(-1))
 
     def terminal(self) -> bool:
         """Return whether the environment terminated."""

@@ -1,7 +1,8 @@
-"""A small residual convolutional network for board observations (paper appendix F, scaled).
+"""Residual convolutional networks: board games and images (paper appendix F, scaled).
 
-The paper's board-game network: a convolutional representation, dynamics and prediction
-over `[rows, columns, channels]` hidden states, the action given to the dynamics as a plane.
+The paper's network: a convolutional representation, dynamics and prediction over
+`[rows, columns, channels]` hidden states, the action given to the dynamics as planes. For
+Atari the representation first downsamples the 96 x 96 frames to 6 x 6 (`downsample`).
 Here the depth (`blocks`) and width (`channels`) are config values.
 """
 
@@ -32,6 +33,26 @@ def _tower(x, channels: int, blocks: int):
     return x
 
 
+def _downsample(x, channels: int, blocks: tuple[int, int, int]):
+    """The paper's Atari downsampling (appendix F), resolution / 16: a stride-2 convolution to
+    ``channels // 2`` planes, ``blocks[0]`` residual blocks, a stride-2 convolution to
+    `channels`, ``blocks[1]`` blocks, average pooling, ``blocks[2]`` blocks, average pooling.
+    Paper: 128 and 256 planes, blocks (2, 3, 3); 96 x 96 -> 48 -> 24 -> 12 -> 6."""
+    half = channels // 2
+    x = keras.layers.Conv2D(half, 3, strides=2, padding="same", use_bias=False)(x)
+    x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+    for _ in range(blocks[0]):
+        x = _residual_block(x, half)
+    x = keras.layers.Conv2D(channels, 3, strides=2, padding="same", use_bias=False)(x)
+    x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+    for _ in range(blocks[1]):
+        x = _residual_block(x, channels)
+    x = keras.layers.AveragePooling2D(3, strides=2, padding="same")(x)
+    for _ in range(blocks[2]):
+        x = _residual_block(x, channels)
+    return keras.layers.AveragePooling2D(3, strides=2, padding="same")(x)
+
+
 def _head(x, outputs: int, name: str, zero: bool = False, hidden_units: int = 0):
     """A 1x1 convolution to two planes, then (with `hidden_units`) a ReLU dense layer, then a
     dense layer to `outputs` logits."""
@@ -46,8 +67,10 @@ def _head(x, outputs: int, name: str, zero: bool = False, hidden_units: int = 0)
 class ResidualNetwork(BaseNetwork):
     """Residual towers for h, g and f over `[rows, columns, C]` board planes.
 
-    Actions reach the dynamics as one plane: a one-hot cell when there is an action per cell
-    (tic-tac-toe), a one-hot column when there is an action per column (Connect Four).
+    Actions reach the dynamics as planes (`action_planes`): ``"cell"``, one plane with the
+    chosen cell set (tic-tac-toe); ``"column"``, one plane with the chosen column set
+    (Connect Four); ``"one_hot"``, one plane per action, the chosen one all ones (Atari: the
+    paper's one-hot action tiled over the hidden state's planes).
 
     Args:
         observation_shape: `(rows, columns, planes)`.
@@ -60,6 +83,10 @@ class ResidualNetwork(BaseNetwork):
             0: no tower, the heads read the hidden state (the paper's f is AlphaZero's heads).
         hidden_state_scaling: ``"min_max"`` (paper) or ``"tanh"``.
         value_transform: decode values and rewards with `h_inverse` (as `BaseNetwork`).
+        action_planes: ``"cell"``, ``"column"`` or ``"one_hot"``; None: ``"cell"`` when
+            there is an action per cell, else ``"column"`` when there is one per column.
+        downsample: the representation starts with the Atari downsampling (`_downsample`),
+            of `downsample_blocks` residual blocks at its three resolutions.
     """
 
     def __init__(
@@ -74,17 +101,30 @@ class ResidualNetwork(BaseNetwork):
         prediction_blocks: int = 1,
         hidden_state_scaling: str = "min_max",
         value_transform: bool = True,
+        action_planes: str | None = None,
+        downsample: bool = False,
+        downsample_blocks: tuple[int, int, int] = (2, 3, 3),
     ):
         self.channels = channels
         self.blocks = blocks
         self.head_units = head_units
         self.prediction_blocks = prediction_blocks
+        self.downsample = downsample
+        self.downsample_blocks = tuple(downsample_blocks)
         rows, columns = observation_shape[:2]
-        if action_space_size not in (rows * columns, columns):
-            raise ValueError(
-                f"ResidualNetwork needs one action per cell ({rows * columns}) or per column "
-                f"({columns}); got {action_space_size} actions"
-            )
+        if action_planes is None:
+            if action_space_size not in (rows * columns, columns):
+                raise ValueError(
+                    f"ResidualNetwork needs one action per cell ({rows * columns}) or per "
+                    f"column ({columns}), or action_planes='one_hot'; got {action_space_size} "
+                    "actions"
+                )
+            action_planes = "cell" if action_space_size == rows * columns else "column"
+        if action_planes not in ("cell", "column", "one_hot") or (
+            downsample and action_planes != "one_hot"
+        ):
+            raise ValueError(f"ResidualNetwork: action_planes {action_planes!r} cannot be used")
+        self.action_planes = action_planes
         super().__init__(
             observation_shape,
             action_space_size,
@@ -96,13 +136,25 @@ class ResidualNetwork(BaseNetwork):
 
     def build_representation(self) -> keras.Model:
         observations = keras.Input(self.observation_shape, name="observation")
-        hidden = _tower(observations, self.channels, self.blocks)
+        x = observations
+        if self.downsample:
+            x = _downsample(x, self.channels, self.downsample_blocks)
+        hidden = _tower(x, self.channels, self.blocks)
         return keras.Model(observations, hidden, name="representation")
 
-    def build_dynamics(self) -> keras.Model:
+    def hidden_resolution(self) -> tuple[int, int]:
+        """Return the rows and columns of the hidden state."""
         rows, columns = self.observation_shape[:2]
+        if self.downsample:  # two stride-2 convolutions and two poolings, rounding up
+            for _ in range(4):
+                rows, columns = -(-rows // 2), -(-columns // 2)
+        return rows, columns
+
+    def build_dynamics(self) -> keras.Model:
+        rows, columns = self.hidden_resolution()
+        planes = self.action_space_size if self.action_planes == "one_hot" else 1
         hidden = keras.Input((rows, columns, self.channels), name="hidden_state")
-        action = keras.Input((rows, columns, 1), name="action")
+        action = keras.Input((rows, columns, planes), name="action")
         x = keras.layers.Concatenate()([hidden, action])
         next_hidden = _tower(x, self.channels, self.blocks)
         reward = _head(
@@ -111,7 +163,7 @@ class ResidualNetwork(BaseNetwork):
         return keras.Model([hidden, action], [next_hidden, reward], name="dynamics")
 
     def build_prediction(self) -> keras.Model:
-        rows, columns = self.observation_shape[:2]
+        rows, columns = self.hidden_resolution()
         hidden = keras.Input((rows, columns, self.channels), name="hidden_state")
         x = hidden
         if self.prediction_blocks:
@@ -121,9 +173,13 @@ class ResidualNetwork(BaseNetwork):
         return keras.Model(hidden, [policy, value], name="prediction")
 
     def encode_action(self, hidden_states: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
-        """Return `[B, rows, columns, 1]`: the chosen cell, or the chosen column, set to 1."""
-        rows, columns = self.observation_shape[:2]
+        """Return the action planes: `[B, rows, columns, 1]` with the chosen cell or column
+        set to 1, or `[B, rows, columns, A]` with the chosen action's plane all ones."""
+        rows, columns = self.hidden_resolution()
         one_hot = tf.one_hot(actions, self.action_space_size, dtype=tf.float32)
-        if self.action_space_size == rows * columns:
+        if self.action_planes == "one_hot":
+            return tf.tile(tf.reshape(one_hot, (-1, 1, 1, self.action_space_size)),
+                           (1, rows, columns, 1))  # fmt: skip
+        if self.action_planes == "cell":
             return tf.reshape(one_hot, (-1, rows, columns, 1))
         return tf.tile(tf.reshape(one_hot, (-1, 1, columns, 1)), (1, rows, 1, 1))

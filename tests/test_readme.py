@@ -138,11 +138,12 @@ def fields_table() -> str:
 
     ``python tests/test_readme.py`` prints it; a test checks README holds it as printed.
     """
-    from config import GAMES, make_cartpole_config
+    from config import GAMES, make_cartpole_config, make_minatar_config
 
     config = make_cartpole_config()
     settable = config.settable_fields()
-    anywhere = {name for game in GAMES.values() for name in game().settable_fields()}
+    games = [game() for game in GAMES.values()] + [make_minatar_config()]  # an image game
+    anywhere = {name for game in games for name in game.settable_fields()}
     docs = field_docs()
     lines = ["| field | type | CartPole | meaning |", "| --- | --- | --- | --- |"]
     for field in dataclasses.fields(config):

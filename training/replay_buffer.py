@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 
 from game import AbstractGame
+from game.frames import stack_frames
 from networks import Network
 from networks.transforms import scalar_to_support
 
@@ -66,7 +67,9 @@ class GameRecord(NamedTuple):
     when the episode was cut short and its final state searched to bootstrap from).
 
     Attributes:
-        observations: `[S, *observation_shape]` float32 observation of each searched state.
+        observations: `[S, *observation_shape]` float32 observation of each searched state;
+            for image games (`config.stacked_frames`), `[S, H, W, C]` uint8 frames, stacked
+            when sampled.
         actions: `[T]` int64 actions taken.
         rewards: `[T]` float64 reward of each action, for the player who made it.
         child_visits: `[S, A]` float32 search visit distributions.
@@ -149,7 +152,11 @@ class ReplayBuffer:
     def make_record(self, game: AbstractGame) -> GameRecord:
         """Return the arrays of a finished `game` (see `GameRecord`)."""
         length, searched = len(game.history), len(game.root_values)
-        observations = np.stack([game.make_image(i) for i in range(searched)]).astype(np.float32)
+        if self.config.stacked_frames:
+            observations = np.stack(game.observations[:searched]).astype(np.uint8)
+        else:
+            observations = np.stack([game.make_image(i) for i in range(searched)])
+            observations = observations.astype(np.float32)
         legal = np.ones((searched, self.config.action_space_size), dtype=bool)
         if len(game.legal_masks) == searched:
             legal = np.array(game.legal_masks, dtype=bool)
@@ -262,12 +269,27 @@ class ReplayBuffer:
         return self._flat
 
     def _observations(self, rows: np.ndarray) -> np.ndarray:
-        """Return the `[len(rows), *observation_shape]` observations of searched rows."""
+        """Return the `[len(rows), *observation_shape]` observations of searched rows (the
+        frame stacks of image games, built here from the stored frames)."""
         flat = self._flat
-        return np.stack([
-            self.buffer[game].observations[state]
-            for game, state in zip(flat.game[rows], flat.state[rows])
-        ])  # fmt: skip
+        games, states = flat.game[rows], flat.state[rows]
+        if not self.config.stacked_frames:
+            return np.stack([
+                self.buffer[game].observations[state] for game, state in zip(games, states)
+            ])  # fmt: skip
+        observations = np.empty((len(rows), *self.config.observation_shape), dtype=np.float32)
+        for game in np.unique(games):
+            record, mine = self.buffer[game], np.flatnonzero(games == game)
+            led_by = np.concatenate([[-1], record.actions])[: len(record.observations)]
+            observations[mine] = stack_frames(
+                record.observations, led_by, states[mine], self.config.stacked_frames,
+                self.config.action_space_size,
+            )  # fmt: skip
+        return observations
+
+    def nbytes(self) -> int:
+        """Return the bytes the stored games' arrays hold."""
+        return sum(array.nbytes for record in self.buffer for array in record)
 
     def sample_positions(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Draw `batch_size` positions; return their rows and importance weights.
