@@ -13,8 +13,8 @@ from game.frames import latest_stack, stack_frames, stack_shape
 from game.image_game import ImageGame, to_frame
 from networks.residual import ResidualNetwork
 from self_play import SelfPlay, search_games
-from training import ReplayBuffer
 from tests.test_cli import TINY, assert_quiet, read_csv, run_script
+from training import ReplayBuffer
 from training.checkpoint import pack, unpack
 
 
@@ -160,9 +160,7 @@ def test_batched_search_equals_the_reference_on_an_image_network(played):
         unfinished.append(fresh)
     noise = np.zeros(len(unfinished), dtype=bool)
     batched = search_games(config, network, unfinished, noise, None)
-    reference = search_games(
-        toy_config(search="reference"), network, unfinished, noise, None
-    )
+    reference = search_games(toy_config(search="reference"), network, unfinished, noise, None)
     np.testing.assert_array_equal(batched.visit_counts, reference.visit_counts)
     np.testing.assert_allclose(batched.root_values, reference.root_values, atol=1e-6)
 
