@@ -728,7 +728,7 @@ def make_atari_config(env_id: str = "ALE/Breakout-v5", preset: str = "small",
         raise ValueError(f"{env_id}: not an ALE environment id (such as ALE/Breakout-v5)")
     settings: dict[str, Any] = dict(ATARI_PRESETS[preset])
     settings.update(overrides)
-    stacked = settings["stacked_frames"]
+    stacked = _stacked_frames(env_id, settings["stacked_frames"])
     game_factory = functools.partial(
         ImageGame, env_id, wrap=atari_preprocessing, stacked_frames=stacked, frameskip=1,
         repeat_action_probability=0.0, full_action_space=True,
@@ -788,7 +788,7 @@ def make_minatar_config(env_id: str = "MinAtar/Breakout-v1", **overrides: Any) -
     frame_shape = tuple(env.observation_space.shape)
     actions = int(env.action_space.n)
     env.close()
-    stacked = overrides.get("stacked_frames", 2)
+    stacked = _stacked_frames(env_id, overrides.get("stacked_frames", 2))
     settings: dict[str, Any] = dict(
         game_name=env_id,
         action_space_size=actions,
@@ -829,6 +829,13 @@ def make_minatar_config(env_id: str = "MinAtar/Breakout-v1", **overrides: Any) -
     )
     settings.update(overrides)
     return MuZeroConfig(**settings)
+
+
+def _stacked_frames(env_id: str, value: Any) -> int:
+    """Return `value` if it is a valid `stacked_frames` of an image game, else raise."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"stacked_frames must be >= 1 for {env_id}, an image game; got {value!r}")
+    return value
 
 
 def register_image_environments(env_id: str) -> None:

@@ -4,7 +4,8 @@
         [--presets small,paper] [--moves 200] [--steps 10] [--batch-size N] [--json]
 
 For each preset of `config.make_atari_config`: self-play plays `--moves` moves (searched in
-lockstep over the preset's parallel games; each move is 4 frames at action repeat 4), then
+lockstep over the preset's parallel games, each cut after its share of the moves, at least
+10; each move is 4 frames at action repeat 4), then
 the games fill a replay buffer and `--steps` training steps are timed (sampling and the
 update step, after one step to compile). The replay's bytes per stored frame come from the
 buffer itself (`ReplayBuffer.nbytes`: uint8 frames plus each move's search statistics).
@@ -37,8 +38,10 @@ ACTION_REPEAT = 4
 def measure(game: str, preset: str, moves: int, steps: int, batch_size: int | None) -> dict:
     overrides = {} if batch_size is None else {"batch_size": batch_size}
     parallel = ATARI_PRESETS[preset]["num_parallel_games"]
-    # Games cut short once each played its share, so all of them reach the replay buffer.
-    overrides["max_moves"] = max(moves // parallel, 10)
+    # Games cut short once each played its share (at least 10 moves, enough to unroll 5
+    # steps), so all of them reach the replay buffer.
+    overrides["max_moves"] = per_game = max(moves // parallel, 10)
+    moves = per_game * parallel
     config = make_atari_config(game, preset, **overrides)
     rng = np.random.default_rng(0)
     network = config.new_network()

@@ -219,3 +219,51 @@ def test_image_games_train_checkpoint_and_evaluate_from_the_command_line(tmp_pat
     assert evaluate.returncode == 0, evaluate.stderr
     assert "2 greedy episodes: mean return" in evaluate.stdout
     assert (run_dir / "episode.gif").read_bytes()[:6] == b"GIF89a"
+
+
+def test_the_paper_preset_has_the_pseudocodes_atari_values():
+    from config import make_atari_config
+
+    config = make_atari_config("ALE/Pong-v5", preset="paper")
+    expected = dict(
+        action_space_size=18, max_moves=27_000, discount=0.997, dirichlet_alpha=0.25,
+        num_simulations=50, batch_size=1024, td_steps=10, num_actors=350, lr_init=0.05,
+        lr_decay_steps=350_000, lr_decay_rate=0.1, training_steps=1_000_000,
+        checkpoint_interval=1000, num_unroll_steps=5, weight_decay=1e-4, momentum=0.9,
+        optimizer="sgd", value_support_size=300, reward_support_size=300,
+        stacked_frames=32, observation_shape=(96, 96, 128), residual_channels=256,
+        residual_blocks=16, downsample=True, downsample_blocks=(2, 3, 3),
+        prioritized_replay=True, priority_alpha=1.0, priority_beta=1.0,
+    )  # fmt: skip
+    assert {name: getattr(config, name) for name in expected} == expected
+    temperatures = [config.visit_softmax_temperature(0, step) for step in (0, 500_000, 750_000)]
+    assert temperatures == [1.0, 0.5, 0.25]
+    small = make_atari_config("ALE/Pong-v5", stacked_frames=8)
+    assert small.observation_shape == (96, 96, 32) and small.game_factory.keywords[
+        "stacked_frames"] == 8  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["--game", "ALE/NoSuchGame-v5"], "not an ALE environment id"),
+        (
+            ["--game", "MinAtar/Breakout-v1", "--set", "stacked_frames=0"],
+            "stacked_frames must be >= 1",
+        ),
+        (
+            ["--game", "MinAtar/Breakout-v1", "--set", "downsample_blocks=1,2"],
+            "downsample_blocks must be 3 block counts",
+        ),
+        (["--game", "MinAtar/Breakout-v1", "--set", "stacked_frames=-1"], "stacked_frames"),
+        (["--set", "stacked_frames=4"], "does not observe stacks of image frames"),
+    ],
+)
+def test_bad_image_settings_are_refused_in_one_line(tmp_path, capsys, argv, message):
+    import muzero
+
+    results = tmp_path / "results"
+    status = muzero.main([*argv, "--results-dir", str(results), "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not results.exists()
