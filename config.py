@@ -717,6 +717,7 @@ def make_atari_config(env_id: str = "ALE/Breakout-v5", preset: str = "small",
     """
     import functools
 
+    from game.frames import stack_shape
     from game.image_game import ImageGame, atari_preprocessing
 
     if preset not in ATARI_PRESETS:
@@ -737,7 +738,7 @@ def make_atari_config(env_id: str = "ALE/Breakout-v5", preset: str = "small",
     defaults: dict[str, Any] = dict(
         game_name=env_id,
         action_space_size=18,
-        observation_shape=(96, 96, stacked * 4),
+        observation_shape=stack_shape((96, 96, 3), stacked),
         max_moves=27_000,
         discount=0.997,
         game_factory=game_factory,
@@ -778,6 +779,7 @@ def make_minatar_config(env_id: str = "MinAtar/Breakout-v1", **overrides: Any) -
 
     import gymnasium as gym
 
+    from game.frames import stack_shape
     from game.image_game import ImageGame
 
     register_image_environments(env_id)
@@ -792,7 +794,7 @@ def make_minatar_config(env_id: str = "MinAtar/Breakout-v1", **overrides: Any) -
     settings: dict[str, Any] = dict(
         game_name=env_id,
         action_space_size=actions,
-        observation_shape=frame_shape[:2] + (stacked * (frame_shape[2] + 1),),
+        observation_shape=stack_shape(frame_shape, stacked),
         max_moves=5000,
         discount=0.99,
         game_factory=functools.partial(ImageGame, env_id, stacked_frames=stacked),

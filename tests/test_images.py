@@ -81,9 +81,9 @@ def test_a_stack_of_a_scripted_episode_by_hand():
     # A game being played reads only its last frames, and agrees.
     for state in range(5):
         np.testing.assert_array_equal(
-            latest_stack(list(frames), actions, state, 3, 3), stacks[[0, 1, 2, 2, 3][state]]
-            if state != 3 else stack_frames(frames, led_by, [3], 3, 3)[0],
-        )  # fmt: skip
+            latest_stack(list(frames), actions, state, 3, 3),
+            stack_frames(frames, led_by, [state], 3, 3)[0],
+        )
 
 
 def test_frames_are_uint8_and_binary_planes_become_0_or_255():
