@@ -103,8 +103,19 @@ class MuZeroConfig:
     `make_image` returns them."""
 
     # --- self-play ---
-    num_actors: int = 1
-    """Actors of the pseudocode; one process here runs them as `num_parallel_games`."""
+    num_actors: int = 0
+    """Self-play actors of the pseudocode, each a process on Ray playing its own
+    `num_parallel_games` games while the learner (the main process) trains
+    (`self_play.ray_actors`). 0: self-play and training alternate in one process and Ray is
+    not started (the paper: 350 actors on Atari)."""
+    actor_calls_in_flight: int = 1
+    """Ray: calls each actor has queued (each `selfplay_moves_per_iteration / num_actors`
+    moves); bounds how far self-play runs ahead of the learner, and the memory its waiting
+    results take (not in the pseudocode)."""
+    actor_cpus: float = 1.0
+    """Ray: CPUs each actor asks for; its TensorFlow uses that many threads (at least 1)."""
+    actor_gpus: float = 0.0
+    """Ray: GPUs each actor asks for (0: the actors search on CPUs)."""
     num_parallel_games: int = 16
     """Games self-play keeps in flight, searched in lockstep (not in the pseudocode)."""
     search: str = "batched"
@@ -133,6 +144,9 @@ class MuZeroConfig:
     """Training steps between saves of the network to the shared storage / disk."""
     window_size: int = 1000
     """Games kept in the replay buffer."""
+    replay_memory_mb: int = 0
+    """Cap on the memory the stored games take, in MiB; the oldest games leave first, the
+    newest always stays (0: no cap but `window_size`; not in the pseudocode)."""
     batch_size: int = 128
     """Positions per training batch."""
     num_unroll_steps: int = 5
@@ -188,10 +202,6 @@ class MuZeroConfig:
     """Training steps between self-play phases."""
     min_replay_moves: int = 500
     """Moves in the replay buffer before training starts."""
-    actor_process: bool = False
-    """Self-play in a child process while the main process trains (as the paper's actors
-    beside the learner): each iteration's games are played with the weights from before the
-    previous iteration's training. Uses a second core; the config must pickle."""
 
     # --- network ---
     network_factory: Callable[[MuZeroConfig], BaseNetwork] = field(repr=False, default=None)
@@ -269,7 +279,6 @@ class MuZeroConfig:
         positive_ints = (
             "action_space_size",
             "max_moves",
-            "num_actors",
             "num_parallel_games",
             "num_simulations",
             "training_steps",
@@ -288,7 +297,13 @@ class MuZeroConfig:
             "log_interval",
             "evaluation_games",
         )
-        non_negative_ints = ("evaluation_interval", "target_update_interval", "stacked_frames")
+        non_negative_ints = (
+            "evaluation_interval",
+            "target_update_interval",
+            "stacked_frames",
+            "num_actors",
+            "replay_memory_mb",
+        )
         for name in positive_ints:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -350,7 +365,7 @@ class MuZeroConfig:
         ):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)!r}")
-        for name in ("value_transform", "augment_symmetries", "jit_compile", "actor_process",
+        for name in ("value_transform", "augment_symmetries", "jit_compile",
                      "prioritized_replay", "downsample"):  # fmt: skip
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
@@ -361,6 +376,14 @@ class MuZeroConfig:
             )
         if not 0.0 < self.lr_decay_rate <= 1.0:
             raise ValueError(f"lr_decay_rate must be in (0, 1], got {self.lr_decay_rate!r}")
+        if not self.actor_calls_in_flight >= 1:
+            raise ValueError(
+                f"actor_calls_in_flight must be >= 1, got {self.actor_calls_in_flight!r}"
+            )
+        if not self.actor_cpus > 0:
+            raise ValueError(f"actor_cpus must be > 0, got {self.actor_cpus!r}")
+        if not self.actor_gpus >= 0:
+            raise ValueError(f"actor_gpus must be >= 0, got {self.actor_gpus!r}")
         choices = {
             "search": ("batched", "reference"),
             "optimizer": ("sgd", "adam"),
@@ -949,7 +972,7 @@ def make_connect4_config(**overrides: Any) -> MuZeroConfig:
         training_steps_per_iteration=10,
         min_replay_moves=1000,
         augment_symmetries=True,
-        actor_process=True,
+        num_actors=1,
         jit_compile=True,
         # Alpha-beta of depth 4 ("expert") takes 0.07 s a move on average, up to 0.2 s: 20
         # games of 10-20 of its moves would cost 5-9% of the training; depth 2, 5 ms a move.

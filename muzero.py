@@ -47,8 +47,8 @@ from game.board_game import BoardGame, parse_move  # noqa: E402
 from game.opponents import make_opponent  # noqa: E402
 from networks import BaseNetwork, SharedStorage  # noqa: E402
 from self_play import SelfPlay, run_selfplay  # noqa: E402
-from self_play.actor import ActorError, ActorProcess  # noqa: E402
 from self_play.arena import MatchResult, greedy_actions, play_match  # noqa: E402
+from self_play.ray_actors import ActorError, SelfPlayActors  # noqa: E402
 from training import ReplayBuffer, Trainer, train_network  # noqa: E402
 from training.checkpoint import (  # noqa: E402
     CheckpointError,
@@ -75,6 +75,7 @@ def muzero(
     resume: bool = False,
     max_seconds: float | None = None,
     stop_return: float | None = None,
+    ray_address: str | None = None,
 ) -> BaseNetwork:
     """Train a network by alternating self-play and training; return it.
 
@@ -82,8 +83,10 @@ def muzero(
     self-play with the latest network, then (once the buffer holds `min_replay_moves`
     moves) takes `training_steps_per_iteration` training steps. With a `run_dir`, a
     checkpoint is written every `checkpoint_interval` steps, at the end, and on Ctrl-C.
-    With `config.actor_process`, a child process plays each iteration's moves while this one
-    trains, with the weights from before the previous training phase. A board game with a
+    With `config.num_actors` >= 1, self-play actors on Ray (`self_play.ray_actors`) play
+    the moves while this process, the learner, trains: each iteration takes the moves they
+    played with the weights published so far and publishes the new ones; self-play runs
+    ahead by at most `actor_calls_in_flight` calls per actor. A board game with a
     `run_dir` and an `evaluation_interval` is evaluated every that many steps: greedy games
     in both seats against each of `evaluation_opponents`, their outcomes in the metrics
     (not in the pseudocode; its own generators, so the training is the same without it).
@@ -100,10 +103,13 @@ def muzero(
         stop_return: stop earlier, as `max_seconds` does, once the mean return of the last 20
             self-play games reaches this (not in the pseudocode; for benchmarks that
             measure how soon a game is solved).
+        ray_address: with `config.num_actors` >= 1, the Ray cluster to join (None: a local
+            Ray with this machine's cores, ended with the run).
 
     Raises:
         CheckpointError: `resume` and no good checkpoint.
         TrainingError: a loss became non-finite.
+        ActorError: Ray could not start, or a self-play actor failed (not died: restarted).
     """
     import keras
 
@@ -127,7 +133,7 @@ def muzero(
         moves = int(state["moves"])
         storage.save_network(network.steps, network)
         print(f"resumed from {path} at training step {network.steps}")
-    selfplay = None if config.actor_process else SelfPlay(config, rng)
+    selfplay = None if config.num_actors else SelfPlay(config, rng)
     log = RunLog(run_dir, config.log_interval, append=resume) if run_dir is not None else None
     bar = None
     if progress:
@@ -198,28 +204,27 @@ def muzero(
                                policy=f"{losses['policy']:.3f}")  # fmt: skip
                 bar.set_postfix(postfix, refresh=False)
 
-    actor = None
-    if config.actor_process:
-        actor = ActorProcess(config, seed=int(rng.integers(2**31)))
+    actors = None
+    restarts_before = log.actor_restarts if log is not None else 0
+    if config.num_actors:
+        actors = SelfPlayActors(config, seed=int(rng.integers(2**31)), address=ray_address)
     try:
-        if actor is not None:
-            actor.request(network.get_weights(), network.steps, config.selfplay_moves_per_iteration)
         while network.training_steps() < config.training_steps:
             if max_seconds is not None and time.perf_counter() - start >= max_seconds:
                 print(f"time limit: stopped after {max_seconds:g} s at training step "
                       f"{network.training_steps()} of {config.training_steps}")  # fmt: skip
                 break
-            if actor is None:
+            if actors is None:
                 stats = run_selfplay(config, storage, replay_buffer, selfplay,
                                      config.selfplay_moves_per_iteration)  # fmt: skip
             else:
-                # The games of the request made before the last training phase; the next
-                # ones are played with the current weights while this iteration trains.
-                stats = actor.collect()
+                # The actors' moves, played with the weights published so far; they play
+                # on with the newest while this iteration trains.
+                stats = actors.play(storage.latest_network(), config.selfplay_moves_per_iteration)
                 for game in stats.finished:
                     replay_buffer.save_game(game)
-                actor.request(network.get_weights(), network.steps,
-                              config.selfplay_moves_per_iteration)  # fmt: skip
+                if log is not None:
+                    log.actor_restarts = restarts_before + actors.restarts
             moves += stats.moves
             returns = [episode_return(game) for game in stats.finished]
             recent_returns = (recent_returns + returns)[-20:]
@@ -259,8 +264,8 @@ def muzero(
         save()
         raise
     finally:
-        if actor is not None:
-            actor.close()
+        if actors is not None:
+            actors.close()
     if bar is not None:
         bar.close()
     if log is not None:
@@ -388,6 +393,12 @@ def train_command(argv: list[str]) -> int:
         metavar="RUN_DIR",
         help="continue a run from its last checkpoint, with its own config",
     )
+    parser.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="with num_actors >= 1: join the Ray cluster at ADDRESS (as `ray start --head` "
+        "prints it) instead of starting a local Ray",
+    )
     args = parser.parse_args(argv)
     max_seconds = parse_max_minutes(args.max_minutes)
     if args.resume is not None:
@@ -399,7 +410,9 @@ def train_command(argv: list[str]) -> int:
                              f"no {', '.join(given)} with it (--training-steps N extends it "
                              "to N steps)")  # fmt: skip
         config = resume_config(args.resume, args.training_steps)
-        return run_training(config, args.resume, not args.no_progress, True, max_seconds)
+        check_ray_address(args.ray_address, config)
+        return run_training(config, args.resume, not args.no_progress, True, max_seconds,
+                            args.ray_address)  # fmt: skip
     args.game = args.game or "cartpole"
     base = build_config(args.game, {})
     overrides = parse_overrides(args.set, base)
@@ -408,6 +421,7 @@ def train_command(argv: list[str]) -> int:
     if args.seed is not None:
         overrides["seed"] = args.seed
     config = build_config(args.game, overrides)
+    check_ray_address(args.ray_address, config)
     run_dir = make_run_dir(Path(args.results_dir) / config.game_name)
     try:
         save_run_info(run_dir, config.to_dict(), {"game": args.game, "overrides": overrides})
@@ -415,7 +429,15 @@ def train_command(argv: list[str]) -> int:
         raise UsageError(f"cannot write to the run folder {run_dir}: "
                          f"{error.strerror or error}") from None  # fmt: skip
     print(f"run folder: {run_dir}")
-    return run_training(config, run_dir, not args.no_progress, False, max_seconds)
+    return run_training(config, run_dir, not args.no_progress, False, max_seconds,
+                        args.ray_address)  # fmt: skip
+
+
+def check_ray_address(address: str | None, config: MuZeroConfig) -> None:
+    """Refuse `--ray-address` for a run without actors (it would be silently unused)."""
+    if address is not None and not config.num_actors:
+        raise UsageError(f"--ray-address: {config.game_name} runs without Ray actors "
+                         "(num_actors is 0); add --set num_actors=N")  # fmt: skip
 
 
 def resume_config(run_dir: Path, training_steps: int | None) -> MuZeroConfig:
@@ -455,10 +477,12 @@ def run_training(
     progress: bool,
     resume: bool,
     max_seconds: float | None = None,
+    ray_address: str | None = None,
 ) -> int:
     """Run `muzero` for the command line: report failures in one line, with an exit status."""
     try:
-        muzero(config, run_dir, progress=progress, resume=resume, max_seconds=max_seconds)
+        muzero(config, run_dir, progress=progress, resume=resume, max_seconds=max_seconds,
+               ray_address=ray_address)  # fmt: skip
     except CheckpointError as error:
         raise UsageError(f"cannot resume: {error}") from None
     except (TrainingError, ActorError) as error:
@@ -533,6 +557,12 @@ def load_run_config(run_dir: Path) -> MuZeroConfig:
         saved = read_json(run_dir / "config.json", "the run's config")
         if not isinstance(saved, dict):
             raise UsageError(f"cannot load the run in {run_dir}: config.json is not an object")
+    if "actor_process" in saved:
+        # Saved before self-play went to Ray: `num_actors` meant nothing then, and the one
+        # child process of `actor_process` is one actor now.
+        saved["num_actors"] = 1 if saved.pop("actor_process") is True else 0
+    if "actor_process" in info["overrides"]:
+        info["overrides"]["num_actors"] = 1 if info["overrides"].pop("actor_process") else 0
     fields = build_config(game, {}).settable_fields()
     saved = {key: value for key, value in saved.items() if key in fields}
     unknown = sorted(set(info["overrides"]) - set(fields))
@@ -699,19 +729,19 @@ def render_episode(config: MuZeroConfig, network: BaseNetwork, path: Path, seed:
 def evaluate(config: MuZeroConfig, network: BaseNetwork, episodes: int, seed: int) -> list[float]:
     """Play `episodes` greedy episodes (no noise, temperature 0); return their returns.
 
-    Up to 256 episodes are played at once, searched together.
+    Up to 256 episodes are played at once, searched together, each to its end: the returns
+    are those of the episodes started, not of the first ones to finish (which would favour
+    short episodes).
     """
-    selfplay = SelfPlay(
-        config,
-        np.random.default_rng(seed),
-        explore=False,
-        num_games=min(episodes, 256),
-    )
+    rng = np.random.default_rng(seed)
     returns: list[float] = []
     while len(returns) < episodes:
-        stats = selfplay.play(network, 1)
-        returns.extend(episode_return(game) for game in stats.finished)
-    return returns[:episodes]
+        selfplay = SelfPlay(config, rng, explore=False, restart=False,
+                            num_games=min(episodes - len(returns), 256))  # fmt: skip
+        while selfplay.games:
+            stats = selfplay.play(network, 1)
+            returns.extend(episode_return(game) for game in stats.finished)
+    return returns
 
 
 def play_command(argv: list[str], read=input) -> int:

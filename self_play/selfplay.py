@@ -132,6 +132,8 @@ class SelfPlay:
         rng: the source of game seeds, root noise and action sampling.
         explore: root noise and the temperature schedule (False: no noise, greedy moves).
         num_games: games in flight (default `config.num_parallel_games`).
+        restart: start a new game in the place of each finished one (False: play these
+            `num_games` games only; `games` empties as they finish).
     """
 
     def __init__(
@@ -140,10 +142,12 @@ class SelfPlay:
         rng: np.random.Generator,
         explore: bool = True,
         num_games: int | None = None,
+        restart: bool = True,
     ):
         self.config = config
         self.rng = rng
         self.explore = explore
+        self.restart = restart
         self.games = [self._new_game() for _ in range(num_games or config.num_parallel_games)]
 
     def _new_game(self) -> AbstractGame:
@@ -158,7 +162,7 @@ class SelfPlay:
         stats = SelfPlayStats()
         start = time.perf_counter()
         config = self.config
-        while stats.moves < num_moves:
+        while stats.moves < num_moves and self.games:
             cut = np.array(
                 [game.ended() or len(game.history) >= config.max_moves for game in self.games]
             )
@@ -166,6 +170,7 @@ class SelfPlay:
             result = search_games(config, network, self.games, add_noise, self.rng)
             stats.simulations += len(self.games) * config.num_simulations
             actions = self._select_actions(network, result.visit_counts)
+            playing = []
             for slot, game in enumerate(self.games):
                 game.store_search_statistics(
                     result.visit_counts[slot], float(result.root_values[slot])
@@ -175,7 +180,11 @@ class SelfPlay:
                     stats.moves += 1
                 if cut[slot] or game.terminal():
                     stats.finished.append(game)
-                    self.games[slot] = self._new_game()
+                    if self.restart:
+                        playing.append(self._new_game())
+                else:
+                    playing.append(game)
+            self.games = playing
         stats.seconds = time.perf_counter() - start
         return stats
 

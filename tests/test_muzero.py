@@ -117,3 +117,25 @@ def test_a_checkpoint_keeps_the_target_network_and_the_priorities(tmp_path):
     network = muzero.muzero(tiny_config(0, **switches), tmp_path, resume=True)
     assert network.training_steps() == 12
     assert [row["training_step"] for row in read_rows(tmp_path)] == ["4", "8", "12"]
+
+
+def test_evaluate_returns_the_episodes_it_started_not_the_first_to_finish(monkeypatch):
+    from self_play import SelfPlay
+
+    config = tiny_config(0)
+    network = config.new_network()
+    started = []
+    new_game = SelfPlay._new_game
+
+    def counted(self):
+        game = new_game(self)
+        started.append(game)
+        return game
+
+    monkeypatch.setattr(SelfPlay, "_new_game", counted)
+    returns = muzero.evaluate(config, network, 7, seed=3)
+    # Exactly the 7 episodes started, each played to its end: a short one finishing first
+    # does not make room for another.
+    assert len(started) == 7 and len(returns) == 7
+    assert sorted(returns) == sorted(muzero.episode_return(game) for game in started)
+    assert all(game.ended() or len(game.history) >= config.max_moves for game in started)

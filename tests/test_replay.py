@@ -277,3 +277,26 @@ def test_a_training_phases_batches_are_reanalysed_in_one_batched_search(played, 
     # The first batch's reanalysed targets are those it gets when drawn alone.
     alone = replay.sample_batch(3, config.td_steps, np.random.default_rng(7), network, network)
     np.testing.assert_allclose(batches[0].target_policies[:4], alone.target_policies[:4])
+
+
+def test_the_memory_cap_drops_the_oldest_games_and_counts_bytes(played):
+    _, games = played
+    capped = ReplayBuffer(small_config(replay_memory_mb=1))
+    assert capped.memory_limit == 2**20
+    sizes = [sum(array.nbytes for array in capped.make_record(game)) for game in games[:6]]
+    capped.memory_limit = sum(sizes[3:6])  # room for the last three games, not a byte more
+    for game in games[:6]:
+        capped.save_game(game)
+    assert len(capped.buffer) == 3 and capped.games_saved == 6
+    assert capped.nbytes() == sum(sizes[3:6])
+    kept = [record.actions.tolist() for record in capped.buffer]
+    assert kept == [list(game.history) for game in games[3:6]]
+    # The window counts bytes too: a full window drops its oldest game's bytes.
+    window = ReplayBuffer(small_config(window_size=2))
+    for game in games[:4]:
+        window.save_game(game)
+    assert window.nbytes() == sum(sizes[2:4])
+    restored = ReplayBuffer(small_config(replay_memory_mb=1))
+    restored.memory_limit = sizes[5]
+    restored.load_state_dict(capped.state_dict())
+    assert len(restored.buffer) == 1 and restored.nbytes() == sizes[5]

@@ -117,8 +117,14 @@ class _Flat(NamedTuple):
     priority: np.ndarray  # [R] priority ** alpha, 0 at each end state (never drawn)
 
 
+def _record_bytes(record: GameRecord) -> int:
+    return sum(array.nbytes for array in record)
+
+
 class ReplayBuffer:
-    """The last `window_size` games. Pseudocode: `ReplayBuffer`.
+    """The last `window_size` games (fewer if `replay_memory_mb` caps them).
+
+    Pseudocode: `ReplayBuffer`.
 
     Args:
         config: reads `window_size`, `batch_size`, `num_unroll_steps`, `td_steps`,
@@ -132,6 +138,8 @@ class ReplayBuffer:
         self.window_size = config.window_size
         self.batch_size = config.batch_size
         self.buffer: collections.deque[GameRecord] = collections.deque(maxlen=self.window_size)
+        self.memory_limit = config.replay_memory_mb * 2**20
+        self._nbytes = 0  # of the stored games' arrays
         self.games_saved = 0
         self.max_priority = 1.0
         self.symmetries = config.game_factory.symmetries() if config.augment_symmetries else []
@@ -144,10 +152,20 @@ class ReplayBuffer:
 
         Its positions enter at the largest priority so far, so each is drawn soon.
         """
-        self.buffer.append(self.make_record(game))
+        record = self.make_record(game)
+        if len(self.buffer) == self.buffer.maxlen:
+            self._nbytes -= _record_bytes(self.buffer[0])
+        self.buffer.append(record)
+        self._nbytes += _record_bytes(record)
+        self._trim_to_memory_limit()
         self.num_players = game.num_players
         self.games_saved += 1
         self._flat = None
+
+    def _trim_to_memory_limit(self) -> None:
+        """Drop the oldest games while the stored ones take more than `replay_memory_mb`."""
+        while self.memory_limit and self._nbytes > self.memory_limit and len(self.buffer) > 1:
+            self._nbytes -= _record_bytes(self.buffer.popleft())
 
     def make_record(self, game: AbstractGame) -> GameRecord:
         """Return the arrays of a finished `game` (see `GameRecord`)."""
@@ -198,6 +216,8 @@ class ReplayBuffer:
         """Restore what `state_dict` returned."""
         self.buffer.clear()
         self.buffer.extend(GameRecord(*fields) for fields in state["games"])
+        self._nbytes = sum(_record_bytes(record) for record in self.buffer)
+        self._trim_to_memory_limit()
         self.games_saved = int(state["games_saved"])
         self.max_priority = float(state["max_priority"])
         self.num_players = int(state["num_players"])
@@ -289,7 +309,7 @@ class ReplayBuffer:
 
     def nbytes(self) -> int:
         """Return the bytes the stored games' arrays hold."""
-        return sum(array.nbytes for record in self.buffer for array in record)
+        return self._nbytes
 
     def sample_positions(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Draw `batch_size` positions; return their rows and importance weights.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,6 +46,7 @@ CSV_FIELDS = (
     *EVALUATION_FIELDS,
     "root_value_error",
     *DIAGNOSTIC_NAMES,
+    "actor_restarts",
 )
 
 #: One row per finished self-play game, in `episodes.csv`: the frames (moves of all games)
@@ -140,12 +142,16 @@ class RunLog:
         self._simulations, self._selfplay_seconds = 0, 0.0
         self._train_steps, self._train_seconds = 0, 0.0
         self._evaluations: dict[str, tuple[int, int, int]] = {}
+        #: Self-play actors restarted so far (Ray runs; the main loop sets it).
+        self.actor_restarts = 0
         if append and self.csv_path.exists():
             with open(self.csv_path, newline="") as handle:
                 reader = csv.DictReader(handle)
                 text_rows = list(reader)
                 header = tuple(reader.fieldnames or ())
             self.rows = [_parse_row(row) for row in text_rows]
+            if self.rows and math.isfinite(self.rows[-1]["actor_restarts"]):
+                self.actor_restarts = int(self.rows[-1]["actor_restarts"])
             if header != CSV_FIELDS:
                 # A CSV from an older version: rewrite it with today's columns (NaN where
                 # it had none), so the rows appended below line up with the header.
@@ -230,6 +236,7 @@ class RunLog:
             if self._train_seconds
             else float("nan"),
             "seconds": round(seconds, 2),
+            "actor_restarts": self.actor_restarts,
         }
         for name in (*LOSS_NAMES, *DIAGNOSTIC_NAMES):
             row[name] = _mean([loss.get(name, float("nan")) for loss in self._losses])
