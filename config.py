@@ -826,10 +826,11 @@ def make_minatar_config(env_id: str = "MinAtar/Breakout-v1", **overrides: Any) -
         num_parallel_games=16,
         dirichlet_alpha=0.25,
         num_simulations=25,
-        # 16 planes: a step of batch 64 costs ~0.06 s on one core and 400 moves of self-play
-        # ~1.1 s, so ~28,000 steps (30 per 400 moves, ~380,000 frames) fit in an hour; with
-        # 32 planes, 16,500 steps and 222,000 frames did (docs/experiments.md).
-        training_steps=30_000,
+        # A step of batch 64 costs ~0.11 s on one core and 400 moves of self-play ~1.8 s:
+        # ~16,500 steps (30 per 400 moves) and ~220,000 frames fit in an hour. Batch 128 and
+        # 20 steps per 400 moves gave half the updates; 16 planes, 1.8x the frames and steps
+        # but less per frame (docs/experiments.md).
+        training_steps=20_000,
         checkpoint_interval=1000,
         window_size=1000,
         batch_size=64,
@@ -838,7 +839,7 @@ def make_minatar_config(env_id: str = "MinAtar/Breakout-v1", **overrides: Any) -
         optimizer="adam",
         lr_init=0.002,
         lr_decay_rate=0.1,
-        lr_decay_steps=30_000,
+        lr_decay_steps=20_000,
         weight_decay=0.0,
         value_loss_weight=0.25,
         prioritized_replay=True,
@@ -848,7 +849,7 @@ def make_minatar_config(env_id: str = "MinAtar/Breakout-v1", **overrides: Any) -
         min_replay_moves=2000,
         value_support_size=30,
         reward_support_size=5,
-        residual_channels=16,
+        residual_channels=32,
         residual_blocks=1,
         residual_head_units=32,
         residual_prediction_blocks=0,
