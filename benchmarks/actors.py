@@ -107,7 +107,12 @@ def main() -> None:
             steps_per_s, moves_per_s = loop_speed(run_dir, args.warmup, args.steps)
             figures["runs"][count] = {"train_steps_per_s": round(steps_per_s, 2),
                                       "selfplay_moves_per_s": round(moves_per_s, 1)}  # fmt: skip
-            print(f"num_actors={count}: {steps_per_s:.1f} training steps/s, "
+            ratio = ""
+            if 0 in figures["runs"] and count:
+                speedup = steps_per_s / figures["runs"][0]["train_steps_per_s"]
+                figures["runs"][count]["speedup"] = round(speedup, 2)
+                ratio = f" ({speedup:.2f}x num_actors=0)"
+            print(f"num_actors={count}: {steps_per_s:.1f} training steps/s{ratio}, "
                   f"{moves_per_s:.0f} self-play moves/s")  # fmt: skip
     actor, learner = one_actor_and_learner(base, moves=2000, steps=200)
     ratio = base.selfplay_moves_per_iteration / base.training_steps_per_iteration

@@ -24,6 +24,7 @@ never start it.
 
 from __future__ import annotations
 
+import collections
 import math
 import os
 import re
@@ -124,7 +125,6 @@ class SelfPlayActors:
         self._started_ray = False
         self._failures = [0] * config.num_actors
         self._in_flight: dict[Any, int] = {}
-        self._calls = [0] * config.num_actors
         self.moves_per_call = max(1, math.ceil(config.selfplay_moves_per_iteration
                                                / config.num_actors))  # fmt: skip
         try:
@@ -250,7 +250,6 @@ class SelfPlayActors:
     def _submit(self, index: int) -> None:
         call = self._actors[index].play.remote(self.version, [self._weights], self.moves_per_call)
         self._in_flight[call] = index
-        self._calls[index] += 1
 
     def _restart(self, index: int, error: Exception) -> None:
         import ray
@@ -262,7 +261,6 @@ class SelfPlayActors:
         # Its other calls died with it: drop them.
         for call in [call for call, owner in self._in_flight.items() if owner == index]:
             del self._in_flight[call]
-        self._calls[index] = 0
         try:
             ray.kill(self._actors[index])
         except Exception:  # noqa: BLE001 - already gone
@@ -284,22 +282,15 @@ class SelfPlayActors:
         while merged.moves < moves:
             self._top_up()
             [call], _ = ray.wait(list(self._in_flight), num_returns=1)
-            index = self._in_flight.pop(call, None)
-            if index is None:
-                continue
-            self._calls[index] -= 1
+            index = self._in_flight.pop(call)
             try:
                 _, stats = ray.get(call)
-            except ray.exceptions.RayTaskError as error:
-                if isinstance(error, ray.exceptions.RayActorError):
-                    self._restart(index, error)
-                    continue
-                raise ActorError(f"self-play actor {index} failed:\n{error}") from None
             except (ray.exceptions.RayActorError, ray.exceptions.OutOfMemoryError) as error:
-                self._restart(index, error)
+                self._restart(index, error)  # died: replaced
                 continue
+            except ray.exceptions.RayTaskError as error:  # raised inside self-play: a bug
+                raise ActorError(f"self-play actor {index} failed:\n{error}") from None
             self._failures[index] = 0
-            self._top_up()
             merged.moves += stats.moves
             merged.simulations += stats.simulations
             merged.seconds += stats.seconds
@@ -309,6 +300,7 @@ class SelfPlayActors:
 
     def _top_up(self) -> None:
         """Give every actor its calls in flight (a call answered is replaced at once)."""
+        calls = collections.Counter(self._in_flight.values())
         for index in range(len(self._actors)):
-            while self._calls[index] < self.config.actor_calls_in_flight:
+            for _ in range(self.config.actor_calls_in_flight - calls[index]):
                 self._submit(index)
