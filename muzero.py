@@ -17,6 +17,7 @@ import math
 import os
 import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -188,7 +189,22 @@ def muzero(
             postfix[f"vs_{opponent}"] = f"{wins}/{draws}/{losses}"
         evaluation_seconds += time.perf_counter() - begin
 
+    # Ctrl-C is taken at the next training step or iteration, not inside a TensorFlow call
+    # (one there can come out as a TypeError of TensorFlow's); a second one is at once.
+    interrupted = False
+
+    def on_interrupt(signum, frame) -> None:
+        nonlocal interrupted
+        if interrupted:
+            raise KeyboardInterrupt
+        interrupted = True
+
+    def stop_if_interrupted() -> None:
+        if interrupted:
+            raise KeyboardInterrupt
+
     def on_step(step: int, losses: dict[str, float]) -> None:
+        stop_if_interrupted()
         if log is not None:
             if evaluation_opponents and step % config.evaluation_interval == 0:
                 evaluate_now(step)  # before the row, so that a row of this step holds it
@@ -206,10 +222,14 @@ def muzero(
 
     actors = None
     restarts_before = log.actor_restarts if log is not None else 0
-    if config.num_actors:
-        actors = SelfPlayActors(config, seed=int(rng.integers(2**31)), address=ray_address)
+    previous_handler = None
+    if threading.current_thread() is threading.main_thread():
+        previous_handler = signal.signal(signal.SIGINT, on_interrupt)
     try:
+        if config.num_actors:
+            actors = SelfPlayActors(config, seed=int(rng.integers(2**31)), address=ray_address)
         while network.training_steps() < config.training_steps:
+            stop_if_interrupted()
             if max_seconds is not None and time.perf_counter() - start >= max_seconds:
                 print(f"time limit: stopped after {max_seconds:g} s at training step "
                       f"{network.training_steps()} of {config.training_steps}")  # fmt: skip
@@ -264,6 +284,8 @@ def muzero(
         save()
         raise
     finally:
+        if previous_handler is not None:
+            signal.signal(signal.SIGINT, previous_handler)
         if actors is not None:
             actors.close()
     if bar is not None:
