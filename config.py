@@ -116,6 +116,10 @@ class MuZeroConfig:
     """Ray: CPUs each actor asks for; its TensorFlow uses that many threads (at least 1)."""
     actor_gpus: float = 0.0
     """Ray: GPUs each actor asks for (0: the actors search on CPUs)."""
+    learner_cpus: float = 1.0
+    """Ray: CPUs the learner (the main process) keeps on its machine: no actor is placed on
+    them, and its TensorFlow uses that many threads (at least 1). 0: none kept, and its
+    TensorFlow's threads are its default."""
     num_parallel_games: int = 16
     """Games self-play keeps in flight, searched in lockstep (not in the pseudocode)."""
     search: str = "batched"
@@ -384,6 +388,8 @@ class MuZeroConfig:
             raise ValueError(f"actor_cpus must be > 0, got {self.actor_cpus!r}")
         if not self.actor_gpus >= 0:
             raise ValueError(f"actor_gpus must be >= 0, got {self.actor_gpus!r}")
+        if not self.learner_cpus >= 0:
+            raise ValueError(f"learner_cpus must be >= 0, got {self.learner_cpus!r}")
         choices = {
             "search": ("batched", "reference"),
             "optimizer": ("sgd", "adam"),

@@ -49,7 +49,7 @@ from game.opponents import make_opponent  # noqa: E402
 from networks import BaseNetwork, SharedStorage  # noqa: E402
 from self_play import SelfPlay, run_selfplay  # noqa: E402
 from self_play.arena import MatchResult, greedy_actions, play_match  # noqa: E402
-from self_play.ray_actors import ActorError, SelfPlayActors  # noqa: E402
+from self_play.ray_actors import ActorError, SelfPlayActors, limit_threads  # noqa: E402
 from training import ReplayBuffer, Trainer, train_network  # noqa: E402
 from training.checkpoint import (  # noqa: E402
     CheckpointError,
@@ -114,6 +114,10 @@ def muzero(
     """
     import keras
 
+    learner_threads = max(1, int(config.learner_cpus))
+    if config.num_actors and config.learner_cpus and not limit_threads(learner_threads):
+        print("muzero.py: note: TensorFlow had started in this process before the run: its "
+              "threads are not limited to learner_cpus", file=sys.stderr)  # fmt: skip
     keras.utils.set_random_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     storage = SharedStorage(config.new_network)
@@ -249,7 +253,8 @@ def muzero(
             returns = [episode_return(game) for game in stats.finished]
             recent_returns = (recent_returns + returns)[-20:]
             if log is not None:
-                log.add_selfplay(stats.simulations, stats.seconds)
+                # With actors, their seconds ran side by side: the pool's rate while they play.
+                log.add_selfplay(stats.simulations, stats.seconds / max(1, config.num_actors))
                 for game in stats.finished:
                     log.add_episode(episode_return(game), len(game.history),
                                     float(np.mean(game.root_values)), game.returns_error(),

@@ -2,8 +2,9 @@
 
 Used by ``cartpole.py --seeds 0-4`` and ``board_game.py ... --seeds 0-2``: each seed runs in
 its own process (the same script with ``--seed S``), ``--jobs`` of them at once (default:
-one per core, each pinned to its own core), and the last line each prints (a JSON object)
-is collected.
+one per core), each pinned to its own share of the cores (one core each by default; all
+of them with ``--jobs 1``, for runs whose actors need several), and the last line each
+prints (a JSON object) is collected.
 """
 
 from __future__ import annotations
@@ -44,10 +45,11 @@ def run_seeds(
     """
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     jobs = jobs or len(cores) or os.cpu_count() or 1
-    free_cores: queue.Queue[int | None] = queue.Queue()
+    free_cores: queue.Queue[set[int] | None] = queue.Queue()
+    share = len(cores) // jobs
     for slot in range(jobs):
-        # With a core per job, each child is pinned to its own: no two seeds share a core.
-        free_cores.put(cores[slot] if jobs <= len(cores) else None)
+        # Each child is pinned to cores of its own: no two seeds share a core.
+        free_cores.put(set(cores[slot * share : (slot + 1) * share]) if share else None)
 
     def one(seed: int) -> dict:
         command = [sys.executable, script, "--seed", str(seed), *argv]
@@ -57,7 +59,7 @@ def run_seeds(
                 command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
             )
             if core is not None:  # at once, before the child starts any process of its own
-                os.sched_setaffinity(child.pid, {core})
+                os.sched_setaffinity(child.pid, core)
             out, err = child.communicate()
         finally:
             free_cores.put(core)

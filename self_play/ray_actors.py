@@ -63,6 +63,20 @@ def ray_environment() -> None:
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
 
 
+def limit_threads(threads: int) -> bool:
+    """Make this process's TensorFlow run `threads` threads; False if it already started
+    with other numbers (they cannot change once it has run an operation)."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+    except RuntimeError:
+        return (tf.config.threading.get_intra_op_parallelism_threads() == threads
+                and tf.config.threading.get_inter_op_parallelism_threads() == threads)  # fmt: skip
+    return True
+
+
 class SelfPlayWorker:
     """The actor: one `SelfPlay` with its own games, network and generator.
 
@@ -71,10 +85,7 @@ class SelfPlayWorker:
     """
 
     def __init__(self, config: MuZeroConfig, seed: int, threads: int):
-        import tensorflow as tf
-
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        limit_threads(threads)  # a new process: TensorFlow has not started
         self.network = config.new_network()
         self.selfplay = SelfPlay(config, np.random.default_rng(seed))
         self.version = -1
@@ -123,6 +134,7 @@ class SelfPlayActors:
         self._weights: Any = None
         self._temp_dir: str | None = None
         self._started_ray = False
+        self._learner_group: Any = None
         self._failures = [0] * config.num_actors
         self._in_flight: dict[Any, int] = {}
         self.moves_per_call = max(1, math.ceil(config.selfplay_moves_per_iteration
@@ -131,6 +143,7 @@ class SelfPlayActors:
             if not ray.is_initialized():
                 self._start_ray(address)
             self._check_resources()
+            self._keep_learner_cpus()
             self._threads = max(1, int(config.actor_cpus))
             remote = ray.remote(num_cpus=config.actor_cpus, num_gpus=config.actor_gpus)
             self._actor_class = remote(SelfPlayWorker)
@@ -160,7 +173,15 @@ class SelfPlayActors:
             environment["PYTHONPATH"] = os.pathsep.join(paths)
             self._temp_dir = tempfile.mkdtemp(prefix="muzero-ray-")
             cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-            options.update(num_cpus=cores or os.cpu_count(), _temp_dir=self._temp_dir)
+            cores = cores or os.cpu_count() or 1
+            need = self._cpus_needed()
+            if need > cores:
+                # Asked for on one machine: the learner and the actors share its cores.
+                plural = "s" * (cores > 1)
+                print(f"muzero.py: note: {self._cpus_wanted()} {need:g} CPUs; this process "
+                      f"may run on {cores} core{plural}: they share them",
+                      file=sys.stderr)  # fmt: skip
+            options.update(num_cpus=max(cores, math.ceil(need)), _temp_dir=self._temp_dir)
             options["runtime_env"] = {"env_vars": environment}
         else:
             # Another machine's actors get this checkout's code (not its results or git).
@@ -177,16 +198,25 @@ class SelfPlayActors:
             raise ActorError(f"cannot start {where}: {str(error).splitlines()[0]}") from None
         self._started_ray = True
 
+    def _cpus_needed(self) -> float:
+        return self.config.num_actors * self.config.actor_cpus + self.config.learner_cpus
+
+    def _cpus_wanted(self) -> str:
+        config = self.config
+        learner = f" and the learner's learner_cpus={config.learner_cpus:g}"
+        return (f"num_actors={config.num_actors} actors of actor_cpus={config.actor_cpus:g}"
+                f"{learner if config.learner_cpus else ''} need")  # fmt: skip
+
     def _check_resources(self) -> None:
         import ray
 
         config = self.config
-        need_cpus = config.num_actors * config.actor_cpus
+        need_cpus = self._cpus_needed()
         have = ray.cluster_resources()
         if need_cpus > have.get("CPU", 0) + 1e-9:
             raise ActorError(
-                f"num_actors={config.num_actors} actors of actor_cpus={config.actor_cpus:g} "
-                f"need {need_cpus:g} CPUs; the Ray cluster has {have.get('CPU', 0):g}"
+                f"{self._cpus_wanted()} {need_cpus:g} CPUs; the Ray cluster has "
+                f"{have.get('CPU', 0):g}"
             )
         need_gpus = config.num_actors * config.actor_gpus
         if need_gpus > have.get("GPU", 0) + 1e-9:
@@ -195,9 +225,30 @@ class SelfPlayActors:
                 f"need {need_gpus:g} GPUs; the Ray cluster has {have.get('GPU', 0):g}"
             )
 
+    def _keep_learner_cpus(self) -> None:
+        """Keep `learner_cpus` CPUs of this machine's Ray node off the actors (a placement
+        group of one bundle on this node, held until `close`)."""
+        import ray
+        from ray.util import get_node_ip_address, placement_group
+
+        if not self.config.learner_cpus:
+            return
+        # On this machine (its address), on this process's node (where several share it).
+        bundle = {"CPU": self.config.learner_cpus, f"node:{get_node_ip_address()}": 0.001}
+        node = ray.get_runtime_context().get_node_id()
+        self._learner_group = placement_group([bundle], "STRICT_PACK", _soft_target_node_id=node)
+        try:
+            ray.get(self._learner_group.ready(), timeout=60)
+        except ray.exceptions.GetTimeoutError:
+            raise ActorError(
+                f"learner_cpus={self.config.learner_cpus:g}: this machine's Ray node does not "
+                "have that many CPUs free (set learner_cpus lower, or 0)"
+            ) from None
+
     def close(self) -> None:
         """End the actors (calls in flight are dropped) and the Ray this pool started."""
         import ray
+        from ray.util import remove_placement_group
 
         if ray.is_initialized():
             for actor in getattr(self, "_actors", []):
@@ -206,8 +257,11 @@ class SelfPlayActors:
                 except Exception:  # noqa: BLE001 - already gone
                     pass
             self._actors = []
+            if self._learner_group is not None:
+                remove_placement_group(self._learner_group)
             self._in_flight = {}
             self._weights = None
+            self._learner_group = None
             if self._started_ray:
                 ray.shutdown()
         self._started_ray = False

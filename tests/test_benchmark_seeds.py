@@ -49,6 +49,27 @@ def test_run_seeds_gives_each_child_its_seed_and_the_options(tmp_path):
     json.dumps(results)
 
 
+def test_run_seeds_gives_each_job_its_own_share_of_the_cores(tmp_path):
+    import os
+
+    script = tmp_path / "child.py"
+    script.write_text(
+        "import argparse, json, os\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--seed', type=int)\n"
+        "a = p.parse_args()\n"
+        "print(json.dumps({'seed': a.seed, 'cores': sorted(os.sched_getaffinity(0))}))\n"
+        "import time; time.sleep(1)\n"  # the two jobs below run at once
+    )
+    cores = sorted(os.sched_getaffinity(0))
+    [alone] = run_seeds(str(script), [0], [], jobs=1)
+    assert alone["cores"] == cores  # one job: all the cores (a run with actors needs them)
+    if len(cores) >= 2:
+        pair = run_seeds(str(script), [0, 1], [], jobs=2)
+        shares = [set(r["cores"]) for r in pair]
+        assert all(len(share) == len(cores) // 2 for share in shares)
+        assert not shares[0] & shares[1]
+
+
 def test_cartpole_ablation_runs_stop_when_held_and_get_their_settings():
     import cartpole  # benchmarks/cartpole.py
 

@@ -47,12 +47,12 @@ def perturbed(weights, seed):
 
 @pytest.fixture
 def local_ray():
-    """A local Ray of 2 CPUs that the pools join (and do not end); ended after the test."""
+    """A local Ray of 3 CPUs that the pools join (and do not end); ended after the test."""
     # The actors import the project, and this module (pytest imports it as `test_ray`).
     paths = os.pathsep.join([str(ROOT), str(ROOT / "tests")])
     folder = tempfile.mkdtemp(prefix="muzero-ray-test-")
     environment = {"PYTHONPATH": paths, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING",
+    ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False, logging_level="WARNING",
              _temp_dir=folder, runtime_env={"env_vars": environment})  # fmt: skip
     try:
         yield
@@ -87,6 +87,8 @@ def test_actors_take_only_newer_weights_and_replace_a_killed_actor(local_ray):
     network = config.new_network()
     pool = SelfPlayActors(config, seed=1)
     try:
+        # Two actors of one CPU, and one CPU kept for the learner: all 3 taken.
+        assert ray.available_resources().get("CPU", 0) == 0
         assert pool.moves_per_call == 20  # 40 moves an iteration over 2 actors
         stats = pool.play(network, 40)
         assert stats.moves >= 40 and stats.simulations > 0
@@ -116,6 +118,11 @@ def test_actors_take_only_newer_weights_and_replace_a_killed_actor(local_ray):
     finally:
         pool.close()
     assert ray.is_initialized()  # the pool joined this Ray: it leaves it running
+    # and gave back what it took (Ray frees a killed actor's CPUs a moment later)
+    deadline = time.monotonic() + 30
+    while ray.available_resources().get("CPU", 0) < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert ray.available_resources().get("CPU", 0) == 3
 
 
 @pytest.mark.slow
@@ -127,8 +134,25 @@ def test_an_actor_that_cannot_start_is_reported_in_one_line(local_ray):
 
 def test_more_actors_than_cpus_is_refused(local_ray):
     config = tiny_config(0, num_actors=3)
-    with pytest.raises(ActorError, match="need 3 CPUs; the Ray cluster has 2"):
+    with pytest.raises(ActorError, match="learner_cpus=1 need 4 CPUs; the Ray cluster has 3"):
         SelfPlayActors(config, seed=0)
+    config = tiny_config(0, num_actors=4, learner_cpus=0)
+    with pytest.raises(ActorError, match="actor_cpus=1 need 4 CPUs; the Ray cluster has 3"):
+        SelfPlayActors(config, seed=0)
+
+
+def test_limit_threads_before_and_after_tensorflow_starts():
+    script = (
+        "import tensorflow as tf\n"
+        "from self_play.ray_actors import limit_threads\n"
+        "assert limit_threads(1)\n"
+        "tf.constant(1.0) + 1.0\n"  # TensorFlow has started: the numbers are fixed
+        "assert limit_threads(1) and not limit_threads(2)\n"
+        "print(tf.config.threading.get_intra_op_parallelism_threads())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0 and done.stdout.strip() == "1", done.stderr
 
 
 @pytest.mark.slow
@@ -147,7 +171,7 @@ def test_a_run_with_two_actors_trains_and_ends_its_ray(tmp_path):
 def test_a_run_on_a_two_node_cluster(tmp_path):
     from ray.cluster_utils import Cluster
 
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 2})
     cluster.add_node(num_cpus=1)
     try:
         cluster.wait_for_nodes()
@@ -156,7 +180,7 @@ def test_a_run_on_a_two_node_cluster(tmp_path):
                                 ray_address=cluster.address)  # fmt: skip
         assert network.training_steps() == 12
         assert not ray.is_initialized()
-        # One CPU a node: the two actors are placed one on each.
+        # The learner keeps one of the head's 2 CPUs: one actor fits on each node.
         config = tiny_config(0, num_actors=2)
         pool = SelfPlayActors(config, seed=0, address=cluster.address)
         try:

@@ -36,6 +36,7 @@ ACCEPTED = {
     ("num_actors", "0"): "no Ray actors: self-play in the main process",
     ("replay_memory_mb", "0"): "no cap on the replay's memory but window_size",
     ("actor_gpus", "0"): "actors search on CPUs",
+    ("learner_cpus", "0"): "no CPUs kept for the learner",
     # 1.5 is a fine float for these (it is refused for every int and for bounded floats).
     ("pb_c_base", "1.5"): "",
     ("pb_c_init", "1.5"): "",
@@ -43,6 +44,7 @@ ACCEPTED = {
     ("lr_init", "1.5"): "",
     ("actor_cpus", "1.5"): "",
     ("actor_gpus", "1.5"): "",
+    ("learner_cpus", "1.5"): "",
     ("weight_decay", "1.5"): "",
     ("value_loss_weight", "1.5"): "",
     ("priority_alpha", "1.5"): "",
