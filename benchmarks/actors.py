@@ -15,8 +15,10 @@ loop. Then, in this process alone:
   `training_steps_per_iteration`).
 
 Their ratio is how many actors of this size keep one learner busy (both timed on this
-process's threads: all cores, or one with ``taskset -c 0``). The last line is a JSON object
-of the figures. Use an otherwise idle machine; the runs use every core.
+process's threads: all cores, or one with ``taskset -c 0``). The runs keep no CPUs for
+the learner (``learner_cpus`` 0 unless ``--set``): they share this process, whose TensorFlow
+threads are fixed by the first. The last line is a JSON object of the figures. Use an
+otherwise idle machine; the runs use every core.
 """
 
 from __future__ import annotations
@@ -90,6 +92,9 @@ def main() -> None:
     args = parser.parse_args()
     overrides = muzero.parse_overrides(args.set, GAMES[args.game]())
     overrides.pop("num_actors", None)  # each run sets it
+    # The runs share this process, whose TensorFlow starts with the first: the learner
+    # cannot be held to learner_cpus threads, so none are kept for it (its default threads).
+    overrides.setdefault("learner_cpus", 0.0)
     overrides.update(training_steps=args.steps, log_interval=10, checkpoint_interval=args.steps)
     try:
         counts = [int(text) for text in args.actors.split(",")]

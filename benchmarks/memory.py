@@ -9,7 +9,9 @@ set size (PSS: shared pages divided among the processes sharing them, so the sum
 memory the run takes) of every process of that session is summed. Prints one line per
 sample (minutes, MiB, processes), then, from the first sample at ``--after-minutes`` (once
 the replay buffer is full) to the end: the lowest, highest and last total and the growth
-per 10 minutes of a least-squares line; the last line is a JSON object of the figures.
+per 10 minutes of a least-squares line, then the last size and growth of each process name
+(the driver's ``python``, ``ray::SelfPlayWorker``, ``gcs_server`` ...); the last line is a
+JSON object of the figures.
 Exits with the command's status; Ctrl-C is passed on to the command.
 """
 
@@ -54,6 +56,14 @@ def pss_kib(pid: int) -> int:
     return 0
 
 
+def process_name(pid: int) -> str:
+    """The process's name (``ray::SelfPlayWorker``, ``raylet``, ``python`` ...)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return "?"
+
+
 def growth(minutes: list[float], mib: list[float]) -> dict:
     """Lowest, highest and last of `mib`, and the slope of its least-squares line per 10
     minutes."""
@@ -83,17 +93,30 @@ def main() -> int:
     start = time.monotonic()
     minutes: list[float] = []
     mib: list[float] = []
+    by_name: list[dict[str, float]] = []  # each sample: MiB per process name
+    counts: list[int] = []  # each sample: processes
     print("minutes  MiB  processes", flush=True)
     while child.poll() is None:
         pids = session_processes(child.pid)
-        total = sum(pss_kib(pid) for pid in pids) / 1024
+        names: dict[str, float] = {}
+        for pid in pids:
+            name = process_name(pid)
+            names[name] = names.get(name, 0.0) + pss_kib(pid) / 1024
+        total = sum(names.values())
+        by_name.append(names)
+        counts.append(len(pids))
         minutes.append((time.monotonic() - start) / 60)
         mib.append(total)
         print(f"{minutes[-1]:7.1f}  {total:.0f}  {len(pids)}", flush=True)
         deadline = time.monotonic() + args.interval
         while child.poll() is None and time.monotonic() < deadline:
             time.sleep(min(1.0, args.interval))
-    late = [(m, v) for m, v in zip(minutes, mib) if m >= args.after_minutes]
+    # From --after-minutes on, the samples with the run's usual number of processes: one
+    # taken while Ray starts or ends (its processes going) is left out.
+    later = [i for i, m in enumerate(minutes) if m >= args.after_minutes]
+    usual = max(set(counts[i] for i in later), key=[counts[i] for i in later].count, default=0)
+    kept = [i for i in later if counts[i] == usual]
+    late = [(minutes[i], mib[i]) for i in kept]
     summary: dict = dict(
         benchmark="memory",
         command=command,
@@ -105,6 +128,18 @@ def main() -> int:
     if late:
         figures = growth([m for m, _ in late], [v for _, v in late])
         summary.update(figures)
+        # Which processes grew: each name's growth per 10 minutes over the same samples.
+        names = sorted({name for i in kept for name in by_name[i]})
+        summary["by_process"] = {
+            name: growth([m for m, _ in late], [by_name[i].get(name, 0.0) for i in kept])
+            for name in names
+        }
+        for name, part in sorted(summary["by_process"].items(),
+                                 key=lambda item: -item[1]["last_mib"]):  # fmt: skip
+            print(
+                f"  {name}: last {part['last_mib']:.0f} MiB, "
+                f"{part['mib_per_10_minutes']:+.1f} MiB per 10 minutes"
+            )
         print(
             f"from minute {late[0][0]:.1f} to {late[-1][0]:.1f}: {figures['low_mib']:.0f}-"
             f"{figures['high_mib']:.0f} MiB, last {figures['last_mib']:.0f}, "

@@ -39,3 +39,4 @@ def test_a_child_of_the_command_is_counted_and_its_status_returned():
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["status"] == 3
     assert 200 <= summary["high_mib"] < 400
+    assert max(part["high_mib"] for part in summary["by_process"].values()) >= 200
