@@ -20,6 +20,9 @@ import muzero
 from self_play.ray_actors import ActorError, SelfPlayActors, ray_environment
 from tests.test_muzero import read_rows, tiny_config
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from memory import session_processes  # noqa: E402  (benchmarks/memory.py)
+
 ray_environment()
 ray = pytest.importorskip("ray")
 
@@ -59,19 +62,6 @@ def local_ray():
     finally:
         ray.shutdown()
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def session_processes(session: int) -> list[int]:
-    """The processes of a session (`start_new_session` children and what they started)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if os.getsid(int(entry.name)) == session:
-                    pids.append(int(entry.name))
-            except OSError:
-                continue  # ended meanwhile
-    return pids
 
 
 def wait_until_gone(session: int, seconds: float = 20.0) -> list[int]:
