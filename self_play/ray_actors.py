@@ -145,7 +145,10 @@ class SelfPlayActors:
             self._check_resources()
             self._keep_learner_cpus()
             self._threads = max(1, int(config.actor_cpus))
-            remote = ray.remote(num_cpus=config.actor_cpus, num_gpus=config.actor_gpus)
+            # No task events: Ray's GCS would keep a record of every call (up to 100,000 by
+            # default), a memory that grows through a long run.
+            remote = ray.remote(num_cpus=config.actor_cpus, num_gpus=config.actor_gpus,
+                                enable_task_events=False)  # fmt: skip
             self._actor_class = remote(SelfPlayWorker)
             self._actors = [self._new_actor(index) for index in range(config.num_actors)]
             # An actor that cannot be built fails here, in one line, not at the first call.

@@ -80,6 +80,8 @@ def test_actors_take_only_newer_weights_and_replace_a_killed_actor(local_ray):
         # Two actors of one CPU, and one CPU kept for the learner: all 3 taken.
         assert ray.available_resources().get("CPU", 0) == 0
         assert pool.moves_per_call == 20  # 40 moves an iteration over 2 actors
+        # Their calls leave no task events: Ray's GCS would keep one for each call.
+        assert all(actor._ray_enable_task_events is False for actor in pool._actors)
         stats = pool.play(network, 40)
         assert stats.moves >= 40 and stats.simulations > 0
         assert pool.version == 0

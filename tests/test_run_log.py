@@ -239,3 +239,27 @@ def test_episodes_csv_gets_a_row_per_game(tmp_path):
     ]  # fmt: skip
     row = log.write_row(5, 2, 2000, 2, 0.01, 1.0)
     assert row["root_value_error"] == pytest.approx(16.0)
+
+
+def test_the_log_does_not_grow_with_its_rows(tmp_path):
+    """A long run writes a row every `log_interval` steps: they go to the CSV, not to memory
+    (2,000 rows held as dicts would take ~3 MiB)."""
+    import tracemalloc
+
+    log = RunLog(tmp_path, log_interval=10, tensorboard=False)
+    log.write_row(10, games=1, moves=10, replay_games=1, learning_rate=0.1, seconds=1.0)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for step in range(20, 20_010, 10):
+            log.add_episode(float(step), 10, 0.5)
+            log.add_losses({"total": 1.0 / step})
+            log.write_row(step, games=step, moves=10 * step, replay_games=1,
+                          learning_rate=0.1, seconds=1.0)  # fmt: skip
+        grown = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert grown < 200_000, f"{grown} bytes kept for 2,000 rows"
+    rows = log.rows  # read back from the CSV
+    assert len(rows) == 2_000 and rows[-1]["training_step"] == 20_000
+    assert rows[-1]["episode_return"] == 20_000.0 and rows[-1]["total"] == 1.0 / 20_000

@@ -80,6 +80,16 @@ def _parse_row(row: dict[str | None, str | None]) -> dict[str, float]:
     return {field: float(row.get(field) or "nan") for field in CSV_FIELDS}
 
 
+def read_metrics(path: str | os.PathLike) -> list[dict[str, float]]:
+    """Return the rows of a `metrics.csv` as floats over `CSV_FIELDS` (NaN where it has none).
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    with open(path, newline="") as handle:
+        return [_parse_row(row) for row in csv.DictReader(handle)]
+
+
 def exponential_moving_average(values: Sequence[float], span: float) -> np.ndarray:
     """Return the exponential moving average of `values`, without the bias of its start.
 
@@ -132,7 +142,6 @@ class RunLog:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log_interval = log_interval
         self.csv_path = self.run_dir / "metrics.csv"
-        self.rows: list[dict[str, float]] = []
         self._episodes: list[tuple[float, int, float, float]] = []
         self.episodes_path = self.run_dir / "episodes.csv"
         if not (append and self.episodes_path.exists()):
@@ -149,9 +158,9 @@ class RunLog:
                 reader = csv.DictReader(handle)
                 text_rows = list(reader)
                 header = tuple(reader.fieldnames or ())
-            self.rows = [_parse_row(row) for row in text_rows]
-            if self.rows and math.isfinite(self.rows[-1]["actor_restarts"]):
-                self.actor_restarts = int(self.rows[-1]["actor_restarts"])
+            last = _parse_row(text_rows[-1]) if text_rows else None
+            if last and math.isfinite(last["actor_restarts"]):
+                self.actor_restarts = int(last["actor_restarts"])
             if header != CSV_FIELDS:
                 # A CSV from an older version: rewrite it with today's columns (NaN where
                 # it had none), so the rows appended below line up with the header.
@@ -249,7 +258,6 @@ class RunLog:
         self._episodes, self._losses = [], []
         self._simulations, self._selfplay_seconds = 0, 0.0
         self._train_steps, self._train_seconds = 0, 0.0
-        self.rows.append(row)
         with open(self.csv_path, "a", newline="") as handle:
             csv.DictWriter(handle, CSV_FIELDS).writerow(row)
         if self._writer is not None:
@@ -278,6 +286,15 @@ class RunLog:
         os.replace(temporary, path)
         return path
 
+    @property
+    def rows(self) -> list[dict[str, float]]:
+        """The rows written so far, read back from `metrics.csv` (floats over `CSV_FIELDS`).
+
+        They are not kept in memory: a long run writes a row every `log_interval` steps, and
+        its process must not grow with them.
+        """
+        return read_metrics(self.csv_path)
+
     def plot(self, title: str, solved_return: float | None = None) -> Path | None:
         """Draw the rows so far into `learning_curve.png` (see `draw_learning_curve`).
 
@@ -289,9 +306,10 @@ class RunLog:
         Returns:
             The PNG's path, or None before the first row.
         """
-        if not self.rows:
+        rows = self.rows
+        if not rows:
             return None
-        figure = draw_learning_curve(self.rows, title, solved_return)
+        figure = draw_learning_curve(rows, title, solved_return)
         path = self.run_dir / "learning_curve.png"
         figure.savefig(path, dpi=100)
         return path
@@ -508,8 +526,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     path = args.run_dir / "metrics.csv"
     try:
-        with open(path, newline="") as handle:
-            rows = [_parse_row(row) for row in csv.DictReader(handle)]
+        rows = read_metrics(path)
     except OSError as error:
         parser.exit(2, f"cannot read {path}: {error.strerror or error}\n")
     if not rows:
