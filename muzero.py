@@ -215,7 +215,8 @@ def muzero(
             log.add_losses(losses)
             if log.row_due(step):
                 log.write_row(step, replay_buffer.games_saved, moves, len(replay_buffer),
-                              trainer.learning_rate(), time.perf_counter() - start)  # fmt: skip
+                              trainer.learning_rate(), time.perf_counter() - start,
+                              replay_buffer.nbytes() / 2**20)  # fmt: skip
         if bar is not None:
             bar.update(1)
             if step % 10 == 0:

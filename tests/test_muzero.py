@@ -93,12 +93,16 @@ def test_a_run_with_priorities_a_target_network_and_reanalyse_repeats(tmp_path):
         assert network.training_steps() == 12
         rows.append(read_rows(tmp_path / name))
     for first, again in zip(*rows):
-        for name in ("games", "moves", "episode_return", "replay_games"):
+        for name in ("games", "moves", "episode_return", "replay_games", "replay_mib"):
             assert first[name] == again[name], name
         for name in (*LOSS_NAMES, "value_error", "prior_entropy", "importance_weight"):
             assert float(first[name]) == pytest.approx(float(again[name]), rel=1e-5), name
     weights = [float(row["importance_weight"]) for row in rows[0]]
     assert all(0 < weight <= 1 for weight in weights) and min(weights) < 1
+    # The buffer's memory grows with its games (none leave: the window is not full).
+    sizes = [(int(row["replay_games"]), float(row["replay_mib"])) for row in rows[0]]
+    assert sizes[0][1] > 0 and sizes == sorted(sizes) and sizes[-1][0] > sizes[0][0]
+    assert sizes[-1][1] > sizes[0][1]
 
 
 def test_a_checkpoint_keeps_the_target_network_and_the_priorities(tmp_path):

@@ -47,6 +47,7 @@ CSV_FIELDS = (
     "root_value_error",
     *DIAGNOSTIC_NAMES,
     "actor_restarts",
+    "replay_mib",
 )
 
 #: One row per finished self-play game, in `episodes.csv`: the frames (moves of all games)
@@ -63,6 +64,7 @@ TENSORBOARD_TAGS = {
     **{name: f"loss/{name}" for name in LOSS_NAMES},
     "learning_rate": "train/learning_rate",
     "replay_games": "replay/games",
+    "replay_mib": "replay/mib",
     "selfplay_sims_per_s": "speed/selfplay_simulations_per_s",
     "train_steps_per_s": "speed/train_steps_per_s",
     **{name: "eval/" + name.removeprefix("eval_") for name in EVALUATION_FIELDS},
@@ -223,8 +225,12 @@ class RunLog:
         return training_step % self.log_interval == 0
 
     def write_row(self, training_step: int, games: int, moves: int, replay_games: int,
-                  learning_rate: float, seconds: float) -> dict[str, float]:  # fmt: skip
-        """Append one row averaging what was noted since the last row; return it."""
+                  learning_rate: float, seconds: float,
+                  replay_mib: float = float("nan")) -> dict[str, float]:  # fmt: skip
+        """Append one row averaging what was noted since the last row; return it.
+
+        `replay_mib` is the memory of the replay buffer's games (`ReplayBuffer.nbytes`).
+        """
         returns = [episode[0] for episode in self._episodes]
         row = {
             "training_step": training_step,
@@ -246,6 +252,7 @@ class RunLog:
             else float("nan"),
             "seconds": round(seconds, 2),
             "actor_restarts": self.actor_restarts,
+            "replay_mib": round(replay_mib, 3),
         }
         for name in (*LOSS_NAMES, *DIAGNOSTIC_NAMES):
             row[name] = _mean([loss.get(name, float("nan")) for loss in self._losses])
