@@ -184,6 +184,30 @@ def test_pack_and_unpack_round_trip_a_payload_exactly():
     assert np.isnan(nan["x"]) and nan["y"][0].dtype == np.float32
 
 
+def test_pack_and_unpack_leave_nothing_for_the_cyclic_collector():
+    """A checkpoint's arrays (the replay buffer, concatenated) are freed as soon as the
+    caller drops them: were `pack` or `unpack` to leave a reference cycle behind, they would
+    live on until Python's cyclic collector ran, and a run grew by a buffer per checkpoint."""
+    import gc
+    import weakref
+
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        members = pack(realistic_payload())
+        packed = weakref.ref(members["replay/games/0"])  # a concatenation pack made
+        payload = unpack(members)
+        unpacked = weakref.ref(payload["weights"][0])
+        del members
+        assert packed() is None  # unpack cut copies of the games out of it
+        del payload
+        assert unpacked() is None
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def test_a_checkpoint_file_round_trips_exactly_and_opens_without_pickle(tmp_path):
     payload = realistic_payload()
     path = save_checkpoint(tmp_path, 500, payload)

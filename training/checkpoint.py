@@ -78,51 +78,64 @@ def pack(payload: Any) -> dict[str, np.ndarray]:
     Raises:
         TypeError: something else, or an object array (it could only be pickled).
     """
-    arrays: dict[str, np.ndarray] = {}
+    packer = _Packer()
+    tree = packer.encode(payload, "")
+    arrays = packer.arrays
+    document = {"format": FORMAT, "version": VERSION, "arrays": sorted(arrays), "payload": tree}
+    arrays[DOCUMENT] = np.array(json.dumps(document, separators=(",", ":")))
+    return arrays
 
-    def add(path: str, array: np.ndarray) -> str:
+
+def _join(path: str, key: str | int) -> str:
+    return f"{path}/{key}" if path else str(key)
+
+
+class _Packer:
+    """`pack`'s walk of the payload: the arrays named so far, and the JSON tree.
+
+    A class, not nested functions: a nested function that calls itself is a reference
+    cycle, which would keep the arrays (the whole replay buffer) alive after `pack`
+    returned, until Python's cyclic collector ran; a run grew by a buffer per checkpoint.
+    """
+
+    def __init__(self):
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def add(self, path: str, array: np.ndarray) -> str:
         if array.dtype.hasobject:
             raise TypeError(f"checkpoint: {path or 'payload'} is an object array")
         base = name = path or "root"
         n = 1
         # Keys with "/" can collide; np.load would take "x.npy" for the member "x".
-        while name in arrays or name == DOCUMENT or name.endswith(".npy"):
+        while name in self.arrays or name == DOCUMENT or name.endswith(".npy"):
             name, n = f"{base}~{n}", n + 1
-        arrays[name] = array
+        self.arrays[name] = array
         return name
 
-    def join(path: str, key: str | int) -> str:
-        return f"{path}/{key}" if path else str(key)
-
-    def encode(value: Any, path: str) -> Any:
+    def encode(self, value: Any, path: str) -> Any:
         if isinstance(value, np.ndarray):
-            return {_ARRAY: add(path, value)}
+            return {_ARRAY: self.add(path, value)}
         if isinstance(value, np.generic):  # before float: np.float64 is a float
-            return {_SCALAR: add(path, np.asarray(value))}
+            return {_SCALAR: self.add(path, np.asarray(value))}
         if value is None or isinstance(value, bool | int | float | str):
             return value
         if isinstance(value, dict):
             if not all(isinstance(key, str) for key in value):
                 raise TypeError(f"checkpoint: {path or 'payload'} has a key that is not a str")
-            tree = {key: encode(item, join(path, key)) for key, item in value.items()}
+            tree = {key: self.encode(item, _join(path, key)) for key, item in value.items()}
             return {_DICT: tree} if _TAGS.intersection(tree) else tree
         if isinstance(value, list) and _is_ragged(value):
             fields = [np.concatenate(column) for column in zip(*value)]
             lengths = np.array([[len(array) for array in item] for item in value], np.int64)
             return {_RAGGED: {
-                "fields": [add(join(path, j), field) for j, field in enumerate(fields)],
-                "lengths": add(join(path, "lengths"), lengths),
+                "fields": [self.add(_join(path, j), field) for j, field in enumerate(fields)],
+                "lengths": self.add(_join(path, "lengths"), lengths),
                 "tuple": isinstance(value[0], tuple),
             }}  # fmt: skip
         if isinstance(value, list | tuple):
-            items = [encode(item, join(path, i)) for i, item in enumerate(value)]
+            items = [self.encode(item, _join(path, i)) for i, item in enumerate(value)]
             return {_TUPLE: items} if isinstance(value, tuple) else items
         raise TypeError(f"checkpoint: {path or 'payload'} is a {type(value).__name__}")
-
-    tree = encode(payload, "")
-    document = {"format": FORMAT, "version": VERSION, "arrays": sorted(arrays), "payload": tree}
-    arrays[DOCUMENT] = np.array(json.dumps(document, separators=(",", ":")))
-    return arrays
 
 
 def unpack(members: Mapping[str, np.ndarray]) -> Any:
@@ -153,34 +166,40 @@ def unpack(members: Mapping[str, np.ndarray]) -> Any:
             arrays[name] = _array(members, name)
         except (KeyError, TypeError):
             raise CheckpointError(f"the member {name!r} is missing") from None
+    try:
+        return _Unpacker(arrays).decode(document["payload"])
+    except (KeyError, TypeError, AttributeError, ValueError) as error:
+        raise CheckpointError(f"the document does not fit the format ({error!r})") from None
 
-    def member(name: Any) -> np.ndarray:
-        if name not in arrays:
+
+class _Unpacker:
+    """`unpack`'s walk of the JSON tree (a class for the reason `_Packer` is one)."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]):
+        self.arrays = arrays
+
+    def member(self, name: Any) -> np.ndarray:
+        if name not in self.arrays:
             raise CheckpointError(f"the document names no member {name!r}")
-        return arrays[name]
+        return self.arrays[name]
 
-    def decode(tree: Any) -> Any:
+    def decode(self, tree: Any) -> Any:
         if isinstance(tree, list):
-            return [decode(item) for item in tree]
+            return [self.decode(item) for item in tree]
         if not isinstance(tree, dict):
             return tree
         tag = next(iter(tree)) if len(tree) == 1 else None
         if tag == _ARRAY:
-            return member(tree[tag])
+            return self.member(tree[tag])
         if tag == _SCALAR:
-            return member(tree[tag])[()]
+            return self.member(tree[tag])[()]
         if tag == _TUPLE:
-            return tuple(decode(item) for item in tree[tag])
+            return tuple(self.decode(item) for item in tree[tag])
         if tag == _RAGGED:
-            return _split(tree[tag], member)
+            return _split(tree[tag], self.member)
         if tag == _DICT:
-            return {key: decode(item) for key, item in tree[tag].items()}
-        return {key: decode(item) for key, item in tree.items()}
-
-    try:
-        return decode(document["payload"])
-    except (KeyError, TypeError, AttributeError, ValueError) as error:
-        raise CheckpointError(f"the document does not fit the format ({error!r})") from None
+            return {key: self.decode(item) for key, item in tree[tag].items()}
+        return {key: self.decode(item) for key, item in tree.items()}
 
 
 def _array(members: Mapping[str, np.ndarray], name: str) -> np.ndarray:
