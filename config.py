@@ -104,7 +104,7 @@ class MuZeroConfig:
 
     # --- self-play ---
     num_actors: int = 0
-    """Self-play actors of the pseudocode, each a process on Ray playing its own
+    """Self-play actors of the pseudocode, each a process on Ray playing its share of the
     `num_parallel_games` games while the learner (the main process) trains
     (`self_play.ray_actors`). 0: self-play and training alternate in one process and Ray is
     not started (the paper: 350 actors on Atari)."""
@@ -121,7 +121,9 @@ class MuZeroConfig:
     them, and its TensorFlow uses that many threads (at least 1). 0: none kept, and its
     TensorFlow's threads are its default."""
     num_parallel_games: int = 16
-    """Games self-play keeps in flight, searched in lockstep (not in the pseudocode)."""
+    """Games self-play keeps in flight, searched in lockstep (not in the pseudocode). With
+    actors, split between them (at least one each): the number of actors changes how fast
+    self-play runs, not how many games it has in flight."""
     search: str = "batched"
     """``"batched"`` (B games in lockstep) or ``"reference"`` (the pseudocode, one by one)."""
     dirichlet_alpha: float = 0.25
@@ -383,6 +385,11 @@ class MuZeroConfig:
         if not self.actor_calls_in_flight >= 1:
             raise ValueError(
                 f"actor_calls_in_flight must be >= 1, got {self.actor_calls_in_flight!r}"
+            )
+        if self.num_actors > self.num_parallel_games:
+            raise ValueError(
+                f"num_parallel_games must be >= num_actors ({self.num_actors}): the games in "
+                f"flight are split between the actors, got {self.num_parallel_games!r}"
             )
         if not self.actor_cpus > 0:
             raise ValueError(f"actor_cpus must be > 0, got {self.actor_cpus!r}")
@@ -707,7 +714,7 @@ ATARI_PRESETS: dict[str, dict[str, Any]] = {
         # 125,000 sequences of 200 moves (appendix D); the window counts games here.
         window_size=125_000,
         num_actors=350,
-        num_parallel_games=16,
+        num_parallel_games=350,  # one game per actor, as the pseudocode's actors
     ),
     # A CPU: 4 frames, 32 planes, 1 block per stage and tower, 16 simulations, batches of
     # 32, Adam; the same pipeline (96 x 96 RGB, action planes, downsampling to 6 x 6).

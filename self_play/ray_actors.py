@@ -4,6 +4,10 @@ The learner is the main loop of `muzero.muzero`, in the driver. Each actor is a 
 process running `SelfPlay` (the batched search over its own games) with the newest weights
 it was handed. The pool:
 
+- splits the config's `num_parallel_games` games in flight between the actors, so a run
+  keeps as many games in flight, and saves each as many training steps after its start,
+  whatever the number of actors: more actors play faster, not other games;
+
 - publishes the weights once per version (the training step they were saved at) with one
   ``ray.put``; every call carries a reference to them and an actor fetches them only when
   their version is newer than the one it holds, so it never plays with older weights than
@@ -84,14 +88,17 @@ class SelfPlayWorker:
     module does not import Ray).
     """
 
-    def __init__(self, config: MuZeroConfig, seed: int, threads: int):
+    def __init__(self, config: MuZeroConfig, seed: int, threads: int, num_games: int):
         limit_threads(threads)  # a new process: TensorFlow has not started
         self.network = config.new_network()
-        self.selfplay = SelfPlay(config, np.random.default_rng(seed))
+        self.selfplay = SelfPlay(config, np.random.default_rng(seed), num_games=num_games)
         self.version = -1
 
     def pid(self) -> int:
         return os.getpid()
+
+    def num_games(self) -> int:
+        return len(self.selfplay.games)
 
     def node_id(self) -> str:
         import ray
@@ -111,6 +118,11 @@ class SelfPlayWorker:
             self.network.steps = version
             self.version = version
         return self.version, self.selfplay.play(self.network, moves)
+
+
+def games_per_actor(games: int, actors: int) -> list[int]:
+    """Split `games` games in flight between `actors` actors, as evenly as they go."""
+    return [games // actors + (index < games % actors) for index in range(actors)]
 
 
 class SelfPlayActors:
@@ -137,6 +149,7 @@ class SelfPlayActors:
         self._learner_group: Any = None
         self._failures = [0] * config.num_actors
         self._in_flight: dict[Any, int] = {}
+        self.games = games_per_actor(config.num_parallel_games, config.num_actors)
         self.moves_per_call = max(1, math.ceil(config.selfplay_moves_per_iteration
                                                / config.num_actors))  # fmt: skip
         try:
@@ -278,7 +291,7 @@ class SelfPlayActors:
         # Each actor, and each of its restarts, plays its own stream of games.
         sequence = np.random.SeedSequence([self.seed, index, self.restarts])
         seed = int(sequence.generate_state(1)[0])
-        return self._actor_class.remote(self.config, seed, self._threads)
+        return self._actor_class.remote(self.config, seed, self._threads, self.games[index])
 
     def _get(self, reference, what: str):
         import ray

@@ -231,8 +231,8 @@ def test_the_paper_preset_has_the_pseudocodes_atari_values():
         lr_decay_steps=350_000, lr_decay_rate=0.1, training_steps=1_000_000,
         checkpoint_interval=1000, num_unroll_steps=5, weight_decay=1e-4, momentum=0.9,
         optimizer="sgd", value_support_size=300, reward_support_size=300,
-        stacked_frames=32, observation_shape=(96, 96, 128), residual_channels=256,
-        residual_blocks=16, downsample=True, downsample_blocks=(2, 3, 3),
+        num_parallel_games=350, stacked_frames=32, observation_shape=(96, 96, 128),
+        residual_channels=256, residual_blocks=16, downsample=True, downsample_blocks=(2, 3, 3),
         prioritized_replay=True, priority_alpha=1.0, priority_beta=1.0,
     )  # fmt: skip
     assert {name: getattr(config, name) for name in expected} == expected

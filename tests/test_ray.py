@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import muzero
-from self_play.ray_actors import ActorError, SelfPlayActors, ray_environment
+from self_play.ray_actors import ActorError, SelfPlayActors, games_per_actor, ray_environment
 from tests.test_muzero import read_rows, tiny_config
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -80,6 +80,8 @@ def test_actors_take_only_newer_weights_and_replace_a_killed_actor(local_ray):
         # Two actors of one CPU, and one CPU kept for the learner: all 3 taken.
         assert ray.available_resources().get("CPU", 0) == 0
         assert pool.moves_per_call == 20  # 40 moves an iteration over 2 actors
+        # The config's 4 games in flight, 2 in each actor (as many as a local run has).
+        assert ray.get([actor.num_games.remote() for actor in pool._actors]) == [2, 2]
         # Their calls leave no task events: Ray's GCS would keep one for each call.
         assert all(actor._ray_enable_task_events is False for actor in pool._actors)
         stats = pool.play(network, 40)
@@ -122,6 +124,15 @@ def test_an_actor_that_cannot_start_is_reported_in_one_line(local_ray):
     config = tiny_config(0, num_actors=1, network_factory=network_failing_in_an_actor)
     with pytest.raises(ActorError, match="actor 0 could not start: .*no network in this actor"):
         SelfPlayActors(config, seed=0)
+
+
+def test_games_in_flight_are_split_between_the_actors():
+    assert games_per_actor(16, 2) == [8, 8]
+    assert games_per_actor(16, 3) == [6, 5, 5]
+    assert games_per_actor(5, 5) == [1, 1, 1, 1, 1]
+    assert games_per_actor(350, 350) == [1] * 350
+    with pytest.raises(ValueError, match=r"num_parallel_games must be >= num_actors \(5\)"):
+        tiny_config(0, num_actors=5)  # 4 games
 
 
 def test_more_actors_than_cpus_is_refused(local_ray):
