@@ -108,10 +108,13 @@ class MuZeroConfig:
     `num_parallel_games` games while the learner (the main process) trains
     (`self_play.ray_actors`). 0: self-play and training alternate in one process and Ray is
     not started (the paper: 350 actors on Atari)."""
-    actor_calls_in_flight: int = 1
-    """Ray: calls each actor has queued (each `selfplay_moves_per_iteration / num_actors`
-    moves); bounds how far self-play runs ahead of the learner, and the memory its waiting
-    results take (not in the pseudocode)."""
+    actor_calls_in_flight: int = 0
+    """Ray: calls each actor has queued while the learner trains (each
+    `selfplay_moves_per_iteration / num_actors` moves). 0: none, the actors play each
+    iteration's moves with the newest weights and wait, as self-play without actors does;
+    >= 1: they play on while the learner trains, with weights an iteration older, and this
+    bounds how far they run ahead and the memory their waiting results take (not in the
+    pseudocode)."""
     actor_cpus: float = 1.0
     """Ray: CPUs each actor asks for; its TensorFlow uses that many threads (at least 1)."""
     actor_gpus: float = 0.0
@@ -308,6 +311,7 @@ class MuZeroConfig:
             "target_update_interval",
             "stacked_frames",
             "num_actors",
+            "actor_calls_in_flight",
             "replay_memory_mb",
         )
         for name in positive_ints:
@@ -382,10 +386,6 @@ class MuZeroConfig:
             )
         if not 0.0 < self.lr_decay_rate <= 1.0:
             raise ValueError(f"lr_decay_rate must be in (0, 1], got {self.lr_decay_rate!r}")
-        if not self.actor_calls_in_flight >= 1:
-            raise ValueError(
-                f"actor_calls_in_flight must be >= 1, got {self.actor_calls_in_flight!r}"
-            )
         if self.num_actors > self.num_parallel_games:
             raise ValueError(
                 f"num_parallel_games must be >= num_actors ({self.num_actors}): the games in "
@@ -991,6 +991,7 @@ def make_connect4_config(**overrides: Any) -> MuZeroConfig:
         min_replay_moves=1000,
         augment_symmetries=True,
         num_actors=1,
+        actor_calls_in_flight=1,  # self-play goes on while the learner trains (README)
         jit_compile=True,
         # Alpha-beta of depth 4 ("expert") takes 0.07 s a move on average, up to 0.2 s: 20
         # games of 10-20 of its moves would cost 5-9% of the training; depth 2, 5 ms a move.

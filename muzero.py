@@ -85,12 +85,13 @@ def muzero(
     moves) takes `training_steps_per_iteration` training steps. With a `run_dir`, a
     checkpoint is written every `checkpoint_interval` steps, at the end, and on Ctrl-C.
     With `config.num_actors` >= 1, self-play actors on Ray (`self_play.ray_actors`) play
-    the moves while this process, the learner, trains: each iteration takes the moves they
-    played with the weights published so far and publishes the new ones; self-play runs
-    ahead by at most `actor_calls_in_flight` calls per actor. A board game with a
-    `run_dir` and an `evaluation_interval` is evaluated every that many steps: greedy games
-    in both seats against each of `evaluation_opponents`, their outcomes in the metrics
-    (not in the pseudocode; its own generators, so the training is the same without it).
+    the moves, each its share, while this process, the learner, waits; with
+    `actor_calls_in_flight` >= 1 they play on while it trains, each iteration taking the
+    moves they played with the weights published so far, at most that many calls ahead. A
+    board game with a `run_dir` and an `evaluation_interval` is evaluated every that many
+    steps: greedy games in both seats against each of `evaluation_opponents`, their
+    outcomes in the metrics (not in the pseudocode; its own generators, so the training is
+    the same without it).
 
     Args:
         config: the run's config; `config.seed` seeds everything.
@@ -243,8 +244,8 @@ def muzero(
                 stats = run_selfplay(config, storage, replay_buffer, selfplay,
                                      config.selfplay_moves_per_iteration)  # fmt: skip
             else:
-                # The actors' moves, played with the weights published so far; they play
-                # on with the newest while this iteration trains.
+                # The actors' moves, played with the newest weights (with calls in flight:
+                # the weights published so far; they play on while this iteration trains).
                 stats = actors.play(storage.latest_network(), config.selfplay_moves_per_iteration)
                 for game in stats.finished:
                     replay_buffer.save_game(game)

@@ -12,9 +12,13 @@ it was handed. The pool:
   ``ray.put``; every call carries a reference to them and an actor fetches them only when
   their version is newer than the one it holds, so it never plays with older weights than
   it already had;
-- keeps at most ``actor_calls_in_flight`` calls per actor: results wait in Ray's object
-  store for the learner to take them, never more than that many (self-play cannot run
-  ahead of the learner by more than those calls' moves, and the learner waits for the
+- with ``actor_calls_in_flight`` 0 (the default), hands each actor one call of its share
+  of an iteration's moves and waits for them all: self-play with the newest weights, then
+  training, as in a run without actors, the moves played in parallel;
+- with ``actor_calls_in_flight`` >= 1, keeps that many calls per actor, so the actors play
+  on while the learner trains, with weights an iteration older: results wait in Ray's
+  object store for the learner to take them, never more than that many (self-play cannot
+  run ahead of the learner by more than those calls' moves, and the learner waits for the
   moves of its next training phase: the config's ratio of moves to training steps holds
   whichever side is faster);
 - restarts an actor that died (killed, out of memory), logs it once, and counts it
@@ -149,6 +153,7 @@ class SelfPlayActors:
         self._learner_group: Any = None
         self._failures = [0] * config.num_actors
         self._in_flight: dict[Any, int] = {}
+        self.versions: list[int] = []
         self.games = games_per_actor(config.num_parallel_games, config.num_actors)
         self.moves_per_call = max(1, math.ceil(config.selfplay_moves_per_iteration
                                                / config.num_actors))  # fmt: skip
@@ -343,34 +348,44 @@ class SelfPlayActors:
     def play(self, network, moves: int) -> SelfPlayStats:
         """Publish `network`'s weights; return at least `moves` moves of the actors' games.
 
-        The actors go on playing (their calls in flight) while the caller trains.
+        With ``actor_calls_in_flight`` 0, each actor plays its share with these weights and
+        then waits, as self-play does in a run without actors. Otherwise the actors go on
+        playing (their calls in flight) while the caller trains. `versions` holds the
+        weights versions of the calls taken.
         """
         import ray
 
+        ahead = self.config.actor_calls_in_flight
         self.publish(network)
         merged = SelfPlayStats()
+        self.versions = []
         while merged.moves < moves:
-            self._top_up()
+            if ahead or not self._in_flight:
+                self._top_up(max(1, ahead))
             [call], _ = ray.wait(list(self._in_flight), num_returns=1)
             index = self._in_flight.pop(call)
             try:
-                _, stats = ray.get(call)
+                version, stats = ray.get(call)
             except (ray.exceptions.RayActorError, ray.exceptions.OutOfMemoryError) as error:
-                self._restart(index, error)  # died: replaced
+                self._restart(index, error)  # died: replaced, and its share played again
+                if not ahead:
+                    self._submit(index)
                 continue
             except ray.exceptions.RayTaskError as error:  # raised inside self-play: a bug
                 raise ActorError(f"self-play actor {index} failed:\n{error}") from None
             self._failures[index] = 0
+            self.versions.append(version)
             merged.moves += stats.moves
             merged.simulations += stats.simulations
             merged.seconds += stats.seconds
             merged.finished.extend(stats.finished)
-        self._top_up()  # the actors play on while the caller trains
+        if ahead:
+            self._top_up(ahead)  # the actors play on while the caller trains
         return merged
 
-    def _top_up(self) -> None:
-        """Give every actor its calls in flight (a call answered is replaced at once)."""
+    def _top_up(self, calls_each: int) -> None:
+        """Give every actor `calls_each` calls in flight (a call answered is replaced)."""
         calls = collections.Counter(self._in_flight.values())
         for index in range(len(self._actors)):
-            for _ in range(self.config.actor_calls_in_flight - calls[index]):
+            for _ in range(calls_each - calls[index]):
                 self._submit(index)

@@ -87,6 +87,9 @@ def test_actors_take_only_newer_weights_and_replace_a_killed_actor(local_ray):
         stats = pool.play(network, 40)
         assert stats.moves >= 40 and stats.simulations > 0
         assert pool.version == 0
+        # actor_calls_in_flight 0: each actor played its share with these weights, and
+        # none plays while the learner trains.
+        assert pool.versions == [0, 0] and not pool._in_flight
         # A new version is published once; an actor handed an older one keeps its own.
         network.set_weights(perturbed(network.get_weights(), 2))
         network.steps = 5
@@ -117,6 +120,25 @@ def test_actors_take_only_newer_weights_and_replace_a_killed_actor(local_ray):
     while ray.available_resources().get("CPU", 0) < 3 and time.monotonic() < deadline:
         time.sleep(0.2)
     assert ray.available_resources().get("CPU", 0) == 3
+
+
+@pytest.mark.slow
+def test_actors_ahead_of_the_learner_play_with_the_weights_before_its_training(local_ray):
+    config = tiny_config(0, num_actors=1, actor_calls_in_flight=1)
+    network = config.new_network()
+    pool = SelfPlayActors(config, seed=1)
+    try:
+        pool.play(network, 40)
+        assert pool.versions == [0]
+        assert list(pool._in_flight.values()) == [0]  # it plays on while the learner trains
+        network.set_weights(perturbed(network.get_weights(), 2))
+        network.steps = 7
+        pool.play(network, 40)
+        assert pool.versions == [0]  # the call it had in flight, with the weights before
+        pool.play(network, 40)
+        assert pool.versions == [7]
+    finally:
+        pool.close()
 
 
 @pytest.mark.slow
