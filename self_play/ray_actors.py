@@ -349,17 +349,18 @@ class SelfPlayActors:
         """Publish `network`'s weights; return at least `moves` moves of the actors' games.
 
         With ``actor_calls_in_flight`` 0, each actor plays its share with these weights and
-        then waits, as self-play does in a run without actors. Otherwise the actors go on
-        playing (their calls in flight) while the caller trains. `versions` holds the
-        weights versions of the calls taken.
+        then waits, as self-play does in a run without actors, and the games come back in
+        the actors' order, not the order they finished in: a seeded run repeats on one
+        machine. Otherwise the actors go on playing (their calls in flight) while the
+        caller trains. `versions` holds the weights versions of the calls taken.
         """
         import ray
 
         ahead = self.config.actor_calls_in_flight
         self.publish(network)
-        merged = SelfPlayStats()
-        self.versions = []
-        while merged.moves < moves:
+        taken: list[tuple[int, int, SelfPlayStats]] = []
+        played = 0
+        while played < moves:
             if ahead or not self._in_flight:
                 self._top_up(max(1, ahead))
             [call], _ = ray.wait(list(self._in_flight), num_returns=1)
@@ -374,13 +375,19 @@ class SelfPlayActors:
             except ray.exceptions.RayTaskError as error:  # raised inside self-play: a bug
                 raise ActorError(f"self-play actor {index} failed:\n{error}") from None
             self._failures[index] = 0
-            self.versions.append(version)
+            taken.append((index, version, stats))
+            played += stats.moves
+        if ahead:
+            self._top_up(ahead)  # the actors play on while the caller trains
+        else:
+            taken.sort(key=lambda call: call[0])  # stable: an actor's calls stay in order
+        merged = SelfPlayStats()
+        self.versions = [version for _, version, _ in taken]
+        for _, _, stats in taken:
             merged.moves += stats.moves
             merged.simulations += stats.simulations
             merged.seconds += stats.seconds
             merged.finished.extend(stats.finished)
-        if ahead:
-            self._top_up(ahead)  # the actors play on while the caller trains
         return merged
 
     def _top_up(self, calls_each: int) -> None:

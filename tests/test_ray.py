@@ -190,6 +190,15 @@ def test_a_run_with_two_actors_trains_and_ends_its_ray(tmp_path):
     assert int(rows[-1]["moves"]) >= 3 * 40 and int(rows[-1]["games"]) > 0
     assert [row["actor_restarts"] for row in rows] == ["0", "0", "0"]
     assert not ray.is_initialized()
+    # The actors play with the newest weights and their games are taken in the actors'
+    # order: the seeded run repeats.
+    again = muzero.muzero(tiny_config(0, num_actors=2), tmp_path / "again")
+    for first, second in zip(network.get_weights(), again.get_weights(), strict=True):
+        np.testing.assert_array_equal(first, second)
+    columns = ("moves", "games", "episode_return", "episode_length")
+    assert [[row[name] for name in columns] for row in read_rows(tmp_path / "again")] == [
+        [row[name] for name in columns] for row in rows
+    ]
 
 
 @pytest.mark.slow
