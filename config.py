@@ -105,9 +105,9 @@ class MuZeroConfig:
     # --- self-play ---
     num_actors: int = 0
     """Self-play actors of the pseudocode, each a process on Ray playing its share of the
-    `num_parallel_games` games while the learner (the main process) trains
-    (`self_play.ray_actors`). 0: self-play and training alternate in one process and Ray is
-    not started (the paper: 350 actors on Atari)."""
+    `num_parallel_games` games for the learner, the main process (`self_play.ray_actors`).
+    0: self-play and training alternate in one process and Ray is not started (the paper:
+    350 actors on Atari)."""
     actor_calls_in_flight: int = 0
     """Ray: calls each actor has queued while the learner trains (each
     `selfplay_moves_per_iteration / num_actors` moves). 0: none, the actors play each
@@ -125,8 +125,8 @@ class MuZeroConfig:
     TensorFlow's threads are its default."""
     num_parallel_games: int = 16
     """Games self-play keeps in flight, searched in lockstep (not in the pseudocode). With
-    actors, split between them (at least one each): the number of actors changes how fast
-    self-play runs, not how many games it has in flight."""
+    actors, split between them (no more actors than games): the number of actors changes
+    how fast self-play runs, not how many games it has in flight."""
     search: str = "batched"
     """``"batched"`` (B games in lockstep) or ``"reference"`` (the pseudocode, one by one)."""
     dirichlet_alpha: float = 0.25

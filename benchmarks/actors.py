@@ -14,7 +14,9 @@ loop. Then, in this process alone:
   it would take at the config's ratio (`selfplay_moves_per_iteration` per
   `training_steps_per_iteration`).
 
-Their ratio is how many actors of this size keep one learner busy (both timed on this
+Their ratio is how many actors of this size (each with the config's `num_parallel_games`
+games: the runs split those games between their actors, so a cluster's config raises it
+with `num_actors`) keep one learner busy (both timed on this
 process's threads: all cores, or one with ``taskset -c 0``). The runs keep no CPUs for
 the learner (``learner_cpus`` 0 unless ``--set``): they share this process, whose TensorFlow
 threads are fixed by the first. The last line is a JSON object of the figures. Use an
@@ -122,9 +124,10 @@ def main() -> None:
     actor, learner = one_actor_and_learner(base, moves=2000, steps=200)
     ratio = base.selfplay_moves_per_iteration / base.training_steps_per_iteration
     consumption = learner * ratio
-    print(f"one actor: {actor:.0f} moves/s; the learner alone: {learner:.1f} "
+    games = base.num_parallel_games
+    print(f"one actor ({games} games): {actor:.0f} moves/s; the learner alone: {learner:.1f} "
           f"steps/s = {consumption:.0f} moves/s at {ratio:g} moves per step")  # fmt: skip
-    print(f"actors one learner of this size can use: {consumption / actor:.1f}")
+    print(f"actors of {games} games one learner of this size can use: {consumption / actor:.1f}")
     figures.update(actor_moves_per_s=round(actor, 1), learner_steps_per_s=round(learner, 2),
                    moves_per_step=ratio, learner_moves_per_s=round(consumption, 1),
                    actors_per_learner=round(consumption / actor, 2))  # fmt: skip
