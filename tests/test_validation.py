@@ -34,6 +34,7 @@ ACCEPTED = {
     ("target_update_interval", "0"): "no target network: bootstrap from the stored search values",
     ("reanalyse_fraction", "0"): "no Reanalyze",
     ("num_actors", "0"): "no Ray actors: self-play in the main process",
+    ("actor_calls_in_flight", "0"): "the actors wait while the learner trains",
     ("replay_memory_mb", "0"): "no cap on the replay's memory but window_size",
     ("actor_gpus", "0"): "actors search on CPUs",
     ("learner_cpus", "0"): "no CPUs kept for the learner",
