@@ -6,8 +6,7 @@ it was handed. The pool:
 
 - splits the config's `num_parallel_games` games in flight between the actors, so a run
   keeps as many games in flight, and saves each as many training steps after its start,
-  whatever the number of actors: more actors play faster, not other games;
-
+  whatever the number of actors: more actors can play faster, not other games;
 - publishes the weights once per version (the training step they were saved at) with one
   ``ray.put``; every call carries a reference to them and an actor fetches them only when
   their version is newer than the one it holds, so it never plays with older weights than
