@@ -18,7 +18,6 @@ import os
 import signal
 import sys
 import threading
-import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -45,24 +44,25 @@ import numpy as np  # noqa: E402
 
 from config import GAMES, MuZeroConfig, config_factory  # noqa: E402
 from game.board_game import BoardGame, parse_move  # noqa: E402
-from game.opponents import make_opponent  # noqa: E402
+from game.opponents import OPPONENTS  # noqa: E402
 from networks import BaseNetwork, SharedStorage  # noqa: E402
-from self_play import SelfPlay, run_selfplay  # noqa: E402
-from self_play.arena import MatchResult, greedy_actions, play_match  # noqa: E402
+from self_play.arena import (  # noqa: E402
+    evaluate_during_training,
+    greedy_actions,
+    play_both_seats,
+)
 from self_play.ray_actors import ActorError, SelfPlayActors, limit_threads  # noqa: E402
+from self_play.selfplay import Actor, SelfPlay, run_selfplay  # noqa: E402
 from training import ReplayBuffer, Trainer, train_network  # noqa: E402
 from training.checkpoint import (  # noqa: E402
     CheckpointError,
     list_checkpoints,
     load_latest_checkpoint,
-    save_checkpoint,
+    restore_run,
+    save_run,
 )
-from training.run_log import RunLog, load_weights, save_run_info  # noqa: E402
-
-
-def episode_return(game) -> float:
-    """Return the sum of a game's rewards (for one player: its return)."""
-    return float(sum(game.rewards))
+from training.monitor import RECENT_GAMES, RunMonitor, episode_return  # noqa: E402
+from training.run_files import load_weights, save_run_info  # noqa: E402
 
 
 class TrainingError(Exception):
@@ -81,17 +81,12 @@ def muzero(
     """Train a network by alternating self-play and training; return it.
 
     Pseudocode: `muzero`. Each iteration plays `selfplay_moves_per_iteration` moves of
-    self-play with the latest network, then (once the buffer holds `min_replay_moves`
-    moves) takes `training_steps_per_iteration` training steps. With a `run_dir`, a
-    checkpoint is written every `checkpoint_interval` steps, at the end, and on Ctrl-C.
-    With `config.num_actors` >= 1, self-play actors on Ray (`self_play.ray_actors`) play
-    the moves, each its share, while this process, the learner, waits; with
-    `actor_calls_in_flight` >= 1 they play on while it trains, each iteration taking the
-    moves they played with the weights published so far, at most that many calls ahead. A
-    board game with a `run_dir` and an `evaluation_interval` is evaluated every that many
-    steps: greedy games in both seats against each of `evaluation_opponents`, their
-    outcomes in the metrics (not in the pseudocode; its own generators, so the training is
-    the same without it).
+    self-play with the latest network (`SelfPlay`, or with `config.num_actors` >= 1 the Ray
+    actors of `self_play.ray_actors`), then, once the buffer holds `min_replay_moves`
+    moves, takes `training_steps_per_iteration` training steps. Between phases, a board
+    game with a `run_dir` is evaluated every `evaluation_interval` steps (greedy games
+    against `evaluation_opponents`, on generators of their own) and a checkpoint is written
+    every `checkpoint_interval` steps; one is written at the end and on Ctrl-C too.
 
     Args:
         config: the run's config; `config.seed` seeds everything.
@@ -99,20 +94,70 @@ def muzero(
             weights (None: nothing is written).
         progress: show a tqdm progress bar.
         resume: continue from the newest good checkpoint in `run_dir`.
-        max_seconds: stop earlier, at the end of the first iteration that finds this many
-            seconds gone (not in the pseudocode: a wall-clock budget); the run ends as at
-            its last step (checkpoint, weights, plot).
-        stop_return: stop earlier, as `max_seconds` does, once the mean return of the last 20
-            self-play games reaches this (not in the pseudocode; for benchmarks that
-            measure how soon a game is solved).
-        ray_address: with `config.num_actors` >= 1, the Ray cluster to join (None: a local
-            Ray with this machine's cores, ended with the run).
+        max_seconds: stop at the end of the first iteration that finds this many seconds
+            gone (not in the pseudocode); the run ends as at its last step.
+        stop_return: stop likewise once the mean return of the last 20 self-play games
+            reaches this (not in the pseudocode; for benchmarks of how soon a game is solved).
+        ray_address: with actors, the Ray cluster to join (None: a local Ray, ended with
+            the run).
 
     Raises:
         CheckpointError: `resume` and no good checkpoint.
         TrainingError: a loss became non-finite.
         ActorError: Ray could not start, or a self-play actor failed (not died: restarted).
     """
+    rng = start_learner(config)
+    storage, replay_buffer = SharedStorage(config.new_network), ReplayBuffer(config)
+    network = storage.latest_network()
+    trainer = Trainer(config, network)
+    moves = 0
+    if resume:
+        path, moves = restore_run(run_dir, trainer, replay_buffer, rng)
+        print(f"resumed from {path} at training step {network.steps}")
+    monitor = RunMonitor(config, run_dir, progress, resume, network, replay_buffer, trainer)
+    actor: Actor | None = None
+    with Interrupt() as interrupt:
+        try:
+            actor = make_actor(config, rng, ray_address)
+            while network.training_steps() < config.training_steps:
+                interrupt.check()
+                if out_of_time(monitor, max_seconds, network, config):
+                    break
+                stats = run_selfplay(storage, replay_buffer, actor,
+                                     config.selfplay_moves_per_iteration)  # fmt: skip
+                moves += stats.moves
+                monitor.selfplay(stats, moves, actor.restarts)
+                if held(monitor, stop_return, network):
+                    break
+                if replay_buffer.num_moves() < max(1, config.min_replay_moves):
+                    continue  # nothing to sample before the first game is saved
+                before = network.training_steps()
+                seconds = train_phase(config, storage, replay_buffer, trainer, rng, monitor,
+                                      interrupt)  # fmt: skip
+                if monitor.log is not None and crossed(before, network.steps,
+                                                       config.evaluation_interval):  # fmt: skip
+                    monitor.evaluation(evaluate_during_training(config, network, network.steps))
+                monitor.end_phase(network.steps - before, seconds)
+                if run_dir is not None and crossed(before, network.steps,
+                                                   config.checkpoint_interval):  # fmt: skip
+                    save_run(run_dir, config, trainer, replay_buffer, rng, moves)
+        except KeyboardInterrupt:
+            monitor.close()
+            if run_dir is not None:
+                save_run(run_dir, config, trainer, replay_buffer, rng, moves)
+            raise
+        finally:
+            if actor is not None:
+                actor.close()
+    if run_dir is not None:
+        save_run(run_dir, config, trainer, replay_buffer, rng, moves)
+    monitor.finish()
+    return network
+
+
+def start_learner(config: MuZeroConfig) -> np.random.Generator:
+    """Seed the run (Keras, TensorFlow, numpy) and limit the learner's threads; return the
+    run's generator, the source of every random draw of the training."""
     import keras
 
     learner_threads = max(1, int(config.learner_cpus))
@@ -120,188 +165,85 @@ def muzero(
         print("muzero.py: note: TensorFlow had started in this process before the run: its "
               "threads are not limited to learner_cpus", file=sys.stderr)  # fmt: skip
     keras.utils.set_random_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
-    storage = SharedStorage(config.new_network)
-    network = storage.latest_network()
-    replay_buffer = ReplayBuffer(config)
-    trainer = Trainer(config, network)
-    moves = 0
-    if resume:
-        path, state = load_latest_checkpoint(run_dir)
-        network.set_weights(state["weights"])
-        network.steps = int(state["training_step"])
-        trainer.load_optimizer_state(state["optimizer"])
-        replay_buffer.load_state_dict(state["replay"])
-        if trainer.target_network is not None:
-            trainer.target_network.set_weights(state["target_weights"])
-            trainer.target_network.steps = int(state["target_step"])
-        rng.bit_generator.state = state["rng"]
-        moves = int(state["moves"])
-        storage.save_network(network.steps, network)
-        print(f"resumed from {path} at training step {network.steps}")
-    selfplay = None if config.num_actors else SelfPlay(config, rng)
-    log = RunLog(run_dir, config.log_interval, append=resume) if run_dir is not None else None
-    bar = None
-    if progress:
-        from tqdm import tqdm
+    return np.random.default_rng(config.seed)
 
-        bar = tqdm(
-            total=config.training_steps, initial=network.steps, unit="step", dynamic_ncols=True
-        )
-    start = time.perf_counter()
-    recent_returns: list[float] = []
-    postfix: dict[str, Any] = {}
-    sample_game = config.new_game()  # what a game says of itself: players, solved return
-    solved_return = sample_game.solved_return
-    if hasattr(sample_game, "close"):
-        sample_game.close()  # an environment's resources are not needed past this
-    # Board games play greedy games against fixed opponents now and then; their outcomes
-    # only go to the log, so without one there is none. An opponent the game lacks is left out.
-    evaluation_opponents: list[str] = []
-    if log is not None and config.evaluation_interval and isinstance(sample_game, BoardGame):
-        for opponent in config.evaluation_opponents:
-            try:
-                make_opponent(config.game_name, opponent, np.random.default_rng(0))
-            except ValueError:
-                continue
-            evaluation_opponents.append(opponent)
-    evaluation_seconds = 0.0
 
-    def save() -> None:
-        if run_dir is not None:
-            target = trainer.target_network
-            save_checkpoint(run_dir, network.steps, {
-                "target_weights": None if target is None else target.get_weights(),
-                "target_step": None if target is None else target.steps,
-                "training_step": network.steps, "moves": moves,
-                "games_saved": replay_buffer.games_saved, "weights": network.get_weights(),
-                "optimizer": trainer.optimizer_state(), "replay": replay_buffer.state_dict(),
-                "rng": rng.bit_generator.state, "config": config.to_dict(),
-            })  # fmt: skip
+def make_actor(config: MuZeroConfig, rng: np.random.Generator, ray_address: str | None) -> Actor:
+    """Return what plays the run's self-play: `SelfPlay` here, or the Ray actors' pool."""
+    if config.num_actors:
+        return SelfPlayActors(config, seed=int(rng.integers(2**31)), address=ray_address)
+    return SelfPlay(config, rng)
 
-    def evaluate_now(step: int) -> None:
-        """Play the evaluation of training step `step` and note its outcomes in the log."""
-        nonlocal evaluation_seconds
-        begin = time.perf_counter()
-        for number, opponent in enumerate(evaluation_opponents):
-            # Generators of its own, from the run's seed and the step: the training's stream
-            # is untouched, and a resumed run evaluates as an unbroken one would.
-            seed = int(np.random.SeedSequence([config.seed, step, number]).generate_state(1)[0])
-            results = evaluate_against(config, network, opponent, config.evaluation_games, seed)
-            wins, draws, losses = (sum(getattr(result, outcome) for result in results)
-                                   for outcome in ("wins", "draws", "losses"))  # fmt: skip
-            log.add_evaluation(opponent, wins, draws, losses)
-            postfix[f"vs_{opponent}"] = f"{wins}/{draws}/{losses}"
-        evaluation_seconds += time.perf_counter() - begin
 
-    # Ctrl-C is taken at the next training step or iteration, not inside a TensorFlow call
-    # (one there can come out as a TypeError of TensorFlow's); a second one is at once.
-    interrupted = False
-
-    def on_interrupt(signum, frame) -> None:
-        nonlocal interrupted
-        if interrupted:
-            raise KeyboardInterrupt
-        interrupted = True
-
-    def stop_if_interrupted() -> None:
-        if interrupted:
-            raise KeyboardInterrupt
+def train_phase(config: MuZeroConfig, storage: SharedStorage, replay_buffer: ReplayBuffer,
+                trainer: Trainer, rng: np.random.Generator, monitor: RunMonitor,
+                interrupt: Interrupt) -> float:  # fmt: skip
+    """Take an iteration's training steps (pseudocode: `train_network`); return the seconds."""
+    before = trainer.network.training_steps()
+    steps = min(config.training_steps_per_iteration, config.training_steps - before)
+    monitor.begin_phase(before + steps)
 
     def on_step(step: int, losses: dict[str, float]) -> None:
-        stop_if_interrupted()
-        if log is not None:
-            if evaluation_opponents and step % config.evaluation_interval == 0:
-                evaluate_now(step)  # before the row, so that a row of this step holds it
-            log.add_losses(losses)
-            if log.row_due(step):
-                log.write_row(step, replay_buffer.games_saved, moves, len(replay_buffer),
-                              trainer.learning_rate(), time.perf_counter() - start,
-                              replay_buffer.nbytes() / 2**20)  # fmt: skip
-        if bar is not None:
-            bar.update(1)
-            if step % 10 == 0:
-                postfix.update(loss=f"{losses['total']:.3f}", value=f"{losses['value']:.3f}",
-                               reward=f"{losses['reward']:.3f}",
-                               policy=f"{losses['policy']:.3f}")  # fmt: skip
-                bar.set_postfix(postfix, refresh=False)
+        interrupt.check()
+        monitor.training_step(step, losses)
 
-    actors = None
-    restarts_before = log.actor_restarts if log is not None else 0
-    previous_handler = None
-    if threading.current_thread() is threading.main_thread():
-        previous_handler = signal.signal(signal.SIGINT, on_interrupt)
     try:
-        if config.num_actors:
-            actors = SelfPlayActors(config, seed=int(rng.integers(2**31)), address=ray_address)
-        while network.training_steps() < config.training_steps:
-            stop_if_interrupted()
-            if max_seconds is not None and time.perf_counter() - start >= max_seconds:
-                print(f"time limit: stopped after {max_seconds:g} s at training step "
-                      f"{network.training_steps()} of {config.training_steps}")  # fmt: skip
-                break
-            if actors is None:
-                stats = run_selfplay(config, storage, replay_buffer, selfplay,
-                                     config.selfplay_moves_per_iteration)  # fmt: skip
-            else:
-                # The actors' moves, played with the newest weights (with calls in flight:
-                # the weights published so far; they play on while this iteration trains).
-                stats = actors.play(storage.latest_network(), config.selfplay_moves_per_iteration)
-                for game in stats.finished:
-                    replay_buffer.save_game(game)
-                if log is not None:
-                    log.actor_restarts = restarts_before + actors.restarts
-            moves += stats.moves
-            returns = [episode_return(game) for game in stats.finished]
-            recent_returns = (recent_returns + returns)[-20:]
-            if log is not None:
-                # With actors, their seconds ran side by side: the pool's rate while they play.
-                log.add_selfplay(stats.simulations, stats.seconds / max(1, config.num_actors))
-                for game in stats.finished:
-                    log.add_episode(episode_return(game), len(game.history),
-                                    float(np.mean(game.root_values)), game.returns_error(),
-                                    moves, network.training_steps())  # fmt: skip
-            if recent_returns:
-                postfix.update(games=replay_buffer.games_saved,
-                               ret=f"{np.mean(recent_returns):.1f}")  # fmt: skip
-            if (stop_return is not None and len(recent_returns) == 20
-                    and np.mean(recent_returns) >= stop_return):  # fmt: skip
-                print(f"self-play held a mean return of {np.mean(recent_returns):g} over 20 "
-                      f"games: stopped at training step {network.training_steps()}")  # fmt: skip
-                break
-            if replay_buffer.num_moves() < max(1, config.min_replay_moves):
-                continue  # nothing to sample before the first game is saved
-            before = network.training_steps()
-            steps = min(config.training_steps_per_iteration, config.training_steps - before)
-            try:
-                seconds = train_network(config, storage, replay_buffer, trainer, steps, rng,
-                                        on_step)  # fmt: skip
-            except FloatingPointError as error:
-                raise TrainingError(f"{error}; the last checkpoint is kept") from None
-            if log is not None:
-                # Steps per second of the training alone: an evaluation ran inside it.
-                log.add_training(steps, seconds - evaluation_seconds)
-            evaluation_seconds = 0.0
-            interval = config.checkpoint_interval
-            if network.training_steps() // interval > before // interval:
-                save()
-    except KeyboardInterrupt:
-        if bar is not None:
-            bar.close()
-        save()
-        raise
-    finally:
-        if previous_handler is not None:
-            signal.signal(signal.SIGINT, previous_handler)
-        if actors is not None:
-            actors.close()
-    if bar is not None:
-        bar.close()
-    if log is not None:
-        save()
-        log.save_weights(network.get_weights())
-        log.plot(f"MuZero on {config.game_name}", solved_return)
-    return network
+        return train_network(config, storage, replay_buffer, trainer, steps, rng, on_step)
+    except FloatingPointError as error:
+        raise TrainingError(f"{error}; the last checkpoint is kept") from None
+
+
+def crossed(before: int, after: int, interval: int) -> bool:
+    """Return whether steps ``before .. after`` passed a multiple of `interval` (0: never)."""
+    return bool(interval) and after // interval > before // interval
+
+
+def out_of_time(monitor: RunMonitor, max_seconds: float | None, network, config) -> bool:
+    """Return (and say) whether the run's wall-clock budget is spent."""
+    if max_seconds is None or monitor.seconds() < max_seconds:
+        return False
+    print(f"time limit: stopped after {max_seconds:g} s at training step "
+          f"{network.training_steps()} of {config.training_steps}")  # fmt: skip
+    return True
+
+
+def held(monitor: RunMonitor, stop_return: float | None, network) -> bool:
+    """Return (and say) whether self-play held `stop_return` over the recent games."""
+    mean = monitor.held_return()
+    if stop_return is None or mean is None or mean < stop_return:
+        return False
+    print(f"self-play held a mean return of {mean:g} over {RECENT_GAMES} games: stopped at "
+          f"training step {network.training_steps()}")  # fmt: skip
+    return True
+
+
+class Interrupt:
+    """Ctrl-C taken at the next training step or iteration (`check`), not inside a
+    TensorFlow call (one there can come out as a TypeError of TensorFlow's); a second
+    Ctrl-C is taken at once. Only the main thread can own the signal."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self) -> Interrupt:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._on_signal)
+        return self
+
+    def __exit__(self, *exception) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def _on_signal(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def check(self) -> None:
+        """Raise `KeyboardInterrupt` if Ctrl-C was pressed."""
+        if self.requested:
+            raise KeyboardInterrupt
 
 
 # ----- command line ---------------------------------------------------------------------
@@ -639,7 +581,7 @@ def evaluate_command(argv: list[str]) -> int:
     parser.add_argument("--episodes", type=int, default=10, help="episodes (per seat)")
     parser.add_argument(
         "--opponent",
-        choices=("random", "minimax", "expert"),
+        choices=OPPONENTS,
         help="the opponent in two-player games (default: random)",
     )
     parser.add_argument("--seed", type=int, default=12345, help="seed of the games")
@@ -674,7 +616,7 @@ def evaluate_command(argv: list[str]) -> int:
     if args.render:
         path = render_episode(config, network, args.run_dir / "episode.gif", args.seed)
         print(f"wrote {path}")
-    if config.new_game().num_players == 1:
+    if config.num_players == 1:
         if args.random_opening:
             raise UsageError(f"--random-opening is for two-player games, not {config.game_name}")
         if args.opponent is not None:
@@ -687,7 +629,7 @@ def evaluate_command(argv: list[str]) -> int:
         return 0
     opponent = args.opponent or "random"
     try:
-        results = evaluate_against(
+        results = play_both_seats(
             config, network, opponent, args.episodes, args.seed, args.random_opening
         )
     except ValueError as error:  # openings that end nearly every game
@@ -702,38 +644,6 @@ def evaluate_command(argv: list[str]) -> int:
             f"({result.games} games)"
         )
     return 0
-
-
-def evaluate_against(
-    config: MuZeroConfig,
-    network: BaseNetwork,
-    opponent: str,
-    episodes: int,
-    seed: int,
-    opening_moves: int = 0,
-) -> list[MatchResult]:
-    """Play `episodes` greedy games in each seat against `opponent`; return both results.
-
-    With `opening_moves`, each game starts with that many random moves (see `play_match`).
-    """
-    try:
-        make_opponent(config.game_name, opponent, np.random.default_rng(0))
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-    return [
-        play_match(
-            config,
-            network,
-            lambda seat=seat: make_opponent(
-                config.game_name, opponent, np.random.default_rng(seed + seat)
-            ),
-            seat,
-            episodes,
-            seed + 10 * seat,
-            opening_moves=opening_moves,
-        )
-        for seat in (0, 1)
-    ]
 
 
 def render_episode(config: MuZeroConfig, network: BaseNetwork, path: Path, seed: int) -> Path:

@@ -71,8 +71,8 @@ def one_actor_and_learner(config, moves: int, steps: int) -> tuple[float, float]
     trainer = Trainer(config, network)
 
     def step():
-        batch = replay.sample_batch(config.num_unroll_steps, config.td_steps, rng, network,
-                                    trainer.target_network)  # fmt: skip
+        batch = replay.sample_batch(config.num_unroll_steps, config.td_steps, rng,
+                                    trainer.reanalyser)  # fmt: skip
         trainer.update_weights(batch)
 
     for _ in range(5):

@@ -60,7 +60,7 @@ def measure(game: str, preset: str, moves: int, steps: int, batch_size: int | No
     k, td = config.num_unroll_steps, config.td_steps
 
     def step():
-        batch = replay.sample_batch(k, td, rng, network, trainer.target_network)
+        batch = replay.sample_batch(k, td, rng, trainer.reanalyser)
         trainer.update_weights(batch)
 
     step()  # compiles the training step

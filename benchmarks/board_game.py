@@ -28,9 +28,9 @@ from seeds import parse_seeds, run_and_report, spread  # noqa: E402
 
 import muzero  # noqa: E402
 from config import GAMES  # noqa: E402
-from game.opponents import tictactoe_best_moves  # noqa: E402
-from self_play.arena import play_every_line  # noqa: E402
-from training.run_log import save_run_info  # noqa: E402
+from game.opponents import OPPONENTS, tictactoe_best_moves  # noqa: E402
+from self_play.arena import play_both_seats, play_every_line  # noqa: E402
+from training.run_files import save_run_info  # noqa: E402
 
 
 def run_many(game: str, seeds: list[int], jobs: int | None, argv: list[str]) -> dict:
@@ -75,6 +75,11 @@ def run(game: str, default_opponents: str, argv: list[str] | None = None) -> dic
     parser.add_argument("--results-dir", default=f"results/benchmark_{game}")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     args = parser.parse_args(argv)
+    unknown = sorted(set(args.opponents.split(",")) - set(OPPONENTS))
+    if unknown:
+        parser.error(
+            f"--opponents: no opponent {', '.join(unknown)}; valid: {', '.join(OPPONENTS)}"
+        )
     if args.seeds:
         return run_many(game, parse_seeds(args.seeds), args.jobs, list(argv or sys.argv[1:]))
     overrides = muzero.parse_overrides(args.set, GAMES[game]())
@@ -99,7 +104,7 @@ def run(game: str, default_opponents: str, argv: list[str] | None = None) -> dic
     print(f"training: {network.training_steps()} steps in {train_seconds:.0f} s ({run_dir})")
     for opponent in args.opponents.split(","):
         start = time.perf_counter()
-        results = muzero.evaluate_against(config, network, opponent, args.games, args.seed + 1)
+        results = play_both_seats(config, network, opponent, args.games, args.seed + 1)
         for result in results:
             seat = "first" if result.seat == 0 else "second"
             figures["results"][f"{opponent}_{seat}"] = {

@@ -3,6 +3,7 @@
     python benchmarks/cartpole.py [--seed 0] [--training-steps N] [--set FIELD=VALUE ...]
     python benchmarks/cartpole.py --seeds 0-4 [--jobs 2] [...]
     python benchmarks/cartpole.py --seeds 0-4 --ablation [...]
+    python benchmarks/cartpole.py --gym [...]   # through make_gym_config("CartPole-v1")
 
 Prints the training time, frames (environment steps of self-play), the greedy returns and
 the frames at which self-play first held 475: the mean return of 20 consecutive self-play
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import os
 import sys
@@ -33,8 +35,8 @@ import numpy as np  # noqa: E402
 from seeds import parse_seeds, run_and_report, spread, strip_option  # noqa: E402
 
 import muzero  # noqa: E402
-from config import make_cartpole_config  # noqa: E402
-from training.run_log import save_run_info  # noqa: E402
+from config import make_cartpole_config, make_gym_config  # noqa: E402
+from training.run_files import save_run_info  # noqa: E402
 
 #: The return self-play must hold (mean of `HELD_EPISODES` consecutive episodes).
 SOLVED_RETURN, HELD_EPISODES = 475.0, 20
@@ -169,19 +171,24 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--results-dir", default="results/benchmark_cartpole")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
+    parser.add_argument("--gym", action="store_true",
+                        help="the config `python muzero.py --game CartPole-v1` builds "
+                        "(make_gym_config) instead of make_cartpole_config")  # fmt: skip
     args = parser.parse_args()
     if args.ablation and not args.seeds:
         parser.error("--ablation needs --seeds")
     if args.seeds:
         (main_ablation if args.ablation else main_seeds)(parse_seeds(args.seeds), args.jobs)
         return
-    overrides = muzero.parse_overrides(args.set, make_cartpole_config())
+    game = "CartPole-v1" if args.gym else "cartpole"
+    make_config = functools.partial(make_gym_config, game) if args.gym else make_cartpole_config
+    overrides = muzero.parse_overrides(args.set, make_config())
     overrides["seed"] = args.seed
     if args.training_steps is not None:
         overrides["training_steps"] = args.training_steps
-    config = make_cartpole_config(**overrides)
+    config = make_config(**overrides)
     run_dir = muzero.make_run_dir(Path(args.results_dir) / f"seed{args.seed}")
-    save_run_info(run_dir, config.to_dict(), {"game": "cartpole", "overrides": overrides})
+    save_run_info(run_dir, config.to_dict(), {"game": game, "overrides": overrides})
     start = time.perf_counter()
     network = muzero.muzero(config, run_dir, progress=sys.stderr.isatty(),
                             stop_return=SOLVED_RETURN if args.stop_when_held else None)  # fmt: skip
@@ -196,6 +203,7 @@ def main() -> None:
     games_played = int(rows[-1]["games"]) if rows else 0
     figures = {
         "benchmark": "cartpole",
+        "game": game,
         "seed": args.seed,
         "training_steps": network.training_steps(),
         "games_played": games_played,

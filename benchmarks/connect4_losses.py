@@ -77,7 +77,7 @@ def main() -> None:
         def opponent(seat=seat):
             return make_opponent("connect4", "minimax", np.random.default_rng(args.seed + seat))
 
-        # The same opponents and game seeds as `muzero.evaluate_against(..., seed)`.
+        # The same opponents and game seeds as `self_play.arena.play_both_seats(..., seed)`.
         result = play_match(
             config,
             network,

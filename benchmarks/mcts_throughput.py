@@ -12,6 +12,7 @@ With --json the last line is a JSON object of the figures.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 
 from config import make_cartpole_config  # noqa: E402
-from self_play import SearchConfig, run_batched_mcts, search_games  # noqa: E402
+from self_play import search, search_games  # noqa: E402
 
 
 def make_network(config, seed: int = 0):
@@ -40,10 +41,10 @@ def make_network(config, seed: int = 0):
 def time_reference(config, network, games: int, repeat: int) -> float:
     """Return the seconds of one reference search of `games` start states, one by one."""
     rng = np.random.default_rng(repeat)
-    config.search = "reference"
+    config = dataclasses.replace(config, search="reference")
     positions = [config.new_game(seed=repeat * games + i) for i in range(games)]
     start = time.perf_counter()
-    search_games(config, network, positions, np.ones(games, dtype=bool), rng)
+    search_games(config, network, positions, rng, np.ones(games, dtype=bool))
     return time.perf_counter() - start
 
 
@@ -55,10 +56,8 @@ def time_batched(config, network, batch: int, repeat: int) -> float:
     )
     legal = np.ones((batch, config.action_space_size), dtype=bool)
     start = time.perf_counter()
-    run_batched_mcts(
-        SearchConfig.from_config(config), network, observations, legal,
-        np.zeros(batch, dtype=np.int64), 1, rng, np.ones(batch, dtype=bool),
-    )  # fmt: skip
+    search(config, network, observations, legal, np.zeros(batch, dtype=np.int64), rng,
+           np.ones(batch, dtype=bool))  # fmt: skip
     return time.perf_counter() - start
 
 

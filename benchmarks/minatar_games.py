@@ -31,7 +31,7 @@ from seeds import parse_seeds, run_and_report, spread  # noqa: E402
 
 import muzero  # noqa: E402
 from config import make_minatar_config  # noqa: E402
-from training.run_log import save_run_info  # noqa: E402
+from training.run_files import save_run_info  # noqa: E402
 
 
 def describe(r: dict) -> str:

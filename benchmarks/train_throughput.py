@@ -57,7 +57,7 @@ def main() -> None:
     trainers = {}
 
     def draw(trainer):
-        return replay.sample_batch(k, td, rng, network, trainer.target_network)
+        return replay.sample_batch(k, td, rng, trainer.reanalyser)
 
     for name, jit in variants.items():
         trainers[name] = Trainer(GAMES[args.game](**{**overrides, "jit_compile": jit}), network)

@@ -24,18 +24,22 @@ class Player:
 class ActionHistory:
     """The actions taken so far, seen from inside the search. Pseudocode: `ActionHistory`.
 
-    Players are assumed to alternate 0, 1, ..., num_players - 1, 0, ... with every move; the
-    history starts at the beginning of the game, so `to_play` follows from its length.
+    Players are assumed to alternate 0, 1, ..., num_players - 1, 0, ... with every move, from
+    `first_player` at the start of the history (a game's history starts at the beginning of
+    the game, with player 0), so `to_play` follows from its length.
     """
 
-    def __init__(self, history: list[int], action_space_size: int, num_players: int = 1):
+    def __init__(self, history: list[int], action_space_size: int, num_players: int = 1,
+                 first_player: int = 0):  # fmt: skip
         self.history = list(history)
         self.action_space_size = action_space_size
         self.num_players = num_players
+        self.first_player = first_player
 
     def clone(self) -> ActionHistory:
         """Return an independent copy."""
-        return ActionHistory(self.history, self.action_space_size, self.num_players)
+        return ActionHistory(self.history, self.action_space_size, self.num_players,
+                             self.first_player)  # fmt: skip
 
     def add_action(self, action: int) -> None:
         """Append an action."""
@@ -51,7 +55,7 @@ class ActionHistory:
 
     def to_play(self) -> Player:
         """Return the player to move after the recorded actions."""
-        return Player(len(self.history) % self.num_players)
+        return Player((self.first_player + len(self.history)) % self.num_players)
 
 
 @dataclass
@@ -84,7 +88,8 @@ class AbstractGame(abc.ABC):
     """One episode: the pseudocode's `Game` record plus the hooks a game implements.
 
     Record (filled by self-play): `history` (actions), `rewards` (reward of each action, for
-    the player who made it), `child_visits` (root visit distributions), `root_values` (root
+    the player who made it), `child_visits` (the search's policy
+    targets: for MuZero the root visit distributions), `root_values` (root
     search values, for the player to play), `to_plays` (player index at each searched state),
     `legal_masks` (the legal actions at each searched state, so it can be searched again).
     When an episode is cut short (`truncated`), self-play searches the final state too, so
@@ -149,18 +154,18 @@ class AbstractGame(abc.ABC):
         self.rewards.append(float(reward))
         self.history.append(int(action))
 
-    def store_search_statistics(self, visit_counts: np.ndarray, root_value: float) -> None:
-        """Record the root's visit distribution over the action space and its value.
+    def store_search_statistics(self, policy: np.ndarray, root_value: float) -> None:
+        """Record the search's policy target over the action space and the root's value.
 
-        Pseudocode: `Game.store_search_statistics` (here given the counts, so both searches
-        can call it).
+        Pseudocode: `Game.store_search_statistics`, here given the target the search policy
+        made (`SearchOutput.policy`: MuZero's is the root's visit distribution), so every
+        search and every policy can call it.
 
         Args:
-            visit_counts: `[A]` visits of each root child (0 for actions not expanded).
+            policy: `[A]` the policy target (sums to 1 over the legal actions).
             root_value: the root's mean value, for the player to play.
         """
-        visits = np.asarray(visit_counts, dtype=np.float32)
-        self.child_visits.append(visits / max(float(visits.sum()), 1.0))
+        self.child_visits.append(np.asarray(policy, dtype=np.float32))
         self.root_values.append(float(root_value))
         self.to_plays.append(self.to_play().index)
         legal = np.zeros(self.action_space_size, dtype=bool)

@@ -15,6 +15,9 @@ from game.board_game import BoardGame
 from game.connect4 import connect4_drop, connect4_winner
 from game.tictactoe import tictactoe_winner
 
+#: The opponents of `make_opponent`, by name (tic-tac-toe and Connect Four have each).
+OPPONENTS = ("random", "minimax", "expert")
+
 
 class RandomOpponent:
     """Plays a uniformly random legal move."""
@@ -155,4 +158,11 @@ def make_opponent(game_name: str, kind: str, rng: np.random.Generator):
         return TicTacToeMinimax(rng)
     if game_name == "connect4" and kind in ("minimax", "expert"):
         return Connect4AlphaBeta(2 if kind == "minimax" else 4, rng)
-    raise ValueError(f"no opponent {kind!r} for {game_name!r}; valid: random, minimax, expert")
+    raise ValueError(f"no opponent {kind!r} for {game_name!r}; valid: {', '.join(OPPONENTS)}")
+
+
+def opponents_of(game_name: str) -> tuple[str, ...]:
+    """Return the opponents `make_opponent` has for a game (none for a one-player game)."""
+    if game_name in ("tictactoe", "connect4"):
+        return ("random", "minimax", "expert")
+    return ()

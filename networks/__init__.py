@@ -3,7 +3,14 @@
 # First: TensorFlow is imported here without its C++ start-up lines (see quiet_import).
 import networks.quiet_import  # noqa: F401  isort: skip
 from networks.fully_connected import FullyConnectedNetwork
-from networks.network import BaseNetwork, Network, NetworkOutput
+from networks.network import BaseNetwork, Network, NetworkOutput, NetworkSettings
 from networks.shared_storage import SharedStorage
 
-__all__ = ["BaseNetwork", "FullyConnectedNetwork", "Network", "NetworkOutput", "SharedStorage"]
+__all__ = [
+    "BaseNetwork",
+    "FullyConnectedNetwork",
+    "Network",
+    "NetworkOutput",
+    "NetworkSettings",
+    "SharedStorage",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from networks.network import BaseNetwork
+from networks.network import BaseNetwork, NetworkSettings
 from networks.transforms import scale_hidden_state
 
 
@@ -26,39 +26,24 @@ class FullyConnectedNetwork(BaseNetwork):
     same numbers as the Keras models and refreshes whenever `weights_version` changes.
 
     Args:
-        observation_shape: `(D,)` for flat observations.
-        action_space_size: `A`.
-        value_support_size, reward_support_size: supports of the categorical heads.
+        settings: the sizes every network shares (`NetworkSettings`); the observations are
+            flat, ``(D,)``.
         hidden_state_size: width of the hidden state.
         hidden_layers: widths of the hidden layers of each of the three models.
-        hidden_state_scaling: ``"min_max"`` (paper) or ``"tanh"``.
-        value_transform: decode values and rewards with `h_inverse` (as `BaseNetwork`).
         numpy_inference: use the numpy copy for inference (False: the compiled Keras path).
     """
 
     def __init__(
         self,
-        observation_shape: tuple[int, ...],
-        action_space_size: int,
-        value_support_size: int,
-        reward_support_size: int,
+        settings: NetworkSettings,
         hidden_state_size: int = 64,
         hidden_layers: tuple[int, ...] = (64,),
-        hidden_state_scaling: str = "min_max",
-        value_transform: bool = True,
         numpy_inference: bool = True,
     ):
         self.hidden_state_size = hidden_state_size
         self.hidden_layers = tuple(hidden_layers)
         self.numpy_inference = numpy_inference
-        super().__init__(
-            observation_shape,
-            action_space_size,
-            value_support_size,
-            reward_support_size,
-            hidden_state_scaling,
-            value_transform,
-        )
+        super().__init__(*settings)
         self._mirror: _NumpyMirror | None = None
 
     def build_representation(self) -> keras.Model:

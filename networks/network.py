@@ -7,7 +7,7 @@ Here both inference calls are batched: numpy in, numpy out, leading axis `B`.
 from __future__ import annotations
 
 import abc
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import keras
 import numpy as np
@@ -32,6 +32,33 @@ class NetworkOutput(NamedTuple):
     reward: np.ndarray
     policy_logits: np.ndarray
     hidden_state: np.ndarray
+
+
+class NetworkSettings(NamedTuple):
+    """What every MuZero network is built with, whatever its architecture: the game's sizes
+    and how values are encoded. `BaseNetwork` takes these fields (by position or by name);
+    the built-in architectures take one `NetworkSettings` beside their own sizes.
+
+    Attributes:
+        observation_shape: shape of one observation.
+        action_space_size: `A`.
+        value_support_size, reward_support_size: supports ``-n .. n`` of the categorical
+            value and reward heads.
+        hidden_state_scaling: ``"min_max"`` (paper) or ``"tanh"``.
+        value_transform: decode values and rewards with `h_inverse`.
+    """
+
+    observation_shape: tuple[int, ...]
+    action_space_size: int
+    value_support_size: int
+    reward_support_size: int
+    hidden_state_scaling: str = "min_max"
+    value_transform: bool = True
+
+    @classmethod
+    def from_config(cls, config: Any) -> NetworkSettings:
+        """Return the settings of a config (any object with attributes of these names)."""
+        return cls(*(getattr(config, name) for name in cls._fields))
 
 
 class Network(abc.ABC):
@@ -66,23 +93,21 @@ class BaseNetwork(Network):
     Inference is compiled once with fixed signatures (any batch size, no retracing). Value and
     reward logits are decoded with `logits_to_scalar`, through `h_inverse` unless
     `value_transform` is False.
+
+    Args:
+        *settings, **named: the fields of `NetworkSettings`, by position or by name (a
+            subclass holding a `NetworkSettings` passes ``*settings``).
     """
 
-    def __init__(
-        self,
-        observation_shape: tuple[int, ...],
-        action_space_size: int,
-        value_support_size: int,
-        reward_support_size: int,
-        hidden_state_scaling: str = "min_max",
-        value_transform: bool = True,
-    ):
-        self.observation_shape = tuple(observation_shape)
-        self.action_space_size = action_space_size
-        self.value_support_size = value_support_size
-        self.reward_support_size = reward_support_size
-        self.hidden_state_scaling = hidden_state_scaling
-        self.value_transform = value_transform
+    def __init__(self, *settings: Any, **named: Any):
+        # One list of the shared arguments (`NetworkSettings`), not one per architecture.
+        given = NetworkSettings(*settings, **named)
+        self.observation_shape = tuple(given.observation_shape)
+        self.action_space_size = given.action_space_size
+        self.value_support_size = given.value_support_size
+        self.reward_support_size = given.reward_support_size
+        self.hidden_state_scaling = given.hidden_state_scaling
+        self.value_transform = given.value_transform
         self.representation = self.build_representation()
         self.dynamics = self.build_dynamics()
         self.prediction = self.build_prediction()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from networks.network import BaseNetwork
+from networks.network import BaseNetwork, NetworkSettings
 
 
 def _conv(x, channels: int, kernel: int = 3):
@@ -73,16 +73,14 @@ class ResidualNetwork(BaseNetwork):
     paper's one-hot action tiled over the hidden state's planes).
 
     Args:
-        observation_shape: `(rows, columns, planes)`.
-        action_space_size, value_support_size, reward_support_size: as `BaseNetwork`.
+        settings: the sizes every network shares (`NetworkSettings`); the observations are
+            `(rows, columns, planes)`.
         channels: planes of the hidden state and of every convolution.
         blocks: residual blocks of the representation and dynamics towers.
         head_units: width of the hidden dense layer of the value and reward heads (the
             paper's board-game value head has one; 0: none).
         prediction_blocks: residual blocks of the prediction tower, after a convolution;
             0: no tower, the heads read the hidden state (the paper's f is AlphaZero's heads).
-        hidden_state_scaling: ``"min_max"`` (paper) or ``"tanh"``.
-        value_transform: decode values and rewards with `h_inverse` (as `BaseNetwork`).
         action_planes: ``"cell"``, ``"column"`` or ``"one_hot"``; None: ``"cell"`` when
             there is an action per cell, else ``"column"`` when there is one per column.
         downsample: the representation starts with the Atari downsampling (`_downsample`),
@@ -91,16 +89,11 @@ class ResidualNetwork(BaseNetwork):
 
     def __init__(
         self,
-        observation_shape: tuple[int, ...],
-        action_space_size: int,
-        value_support_size: int,
-        reward_support_size: int,
+        settings: NetworkSettings,
         channels: int = 32,
         blocks: int = 2,
         head_units: int = 64,
         prediction_blocks: int = 1,
-        hidden_state_scaling: str = "min_max",
-        value_transform: bool = True,
         action_planes: str | None = None,
         downsample: bool = False,
         downsample_blocks: tuple[int, int, int] = (2, 3, 3),
@@ -111,7 +104,8 @@ class ResidualNetwork(BaseNetwork):
         self.prediction_blocks = prediction_blocks
         self.downsample = downsample
         self.downsample_blocks = tuple(downsample_blocks)
-        rows, columns = observation_shape[:2]
+        rows, columns = settings.observation_shape[:2]
+        action_space_size = settings.action_space_size
         if action_planes is None:
             if action_space_size not in (rows * columns, columns):
                 raise ValueError(
@@ -125,14 +119,7 @@ class ResidualNetwork(BaseNetwork):
         ):
             raise ValueError(f"ResidualNetwork: action_planes {action_planes!r} cannot be used")
         self.action_planes = action_planes
-        super().__init__(
-            observation_shape,
-            action_space_size,
-            value_support_size,
-            reward_support_size,
-            hidden_state_scaling,
-            value_transform,
-        )
+        super().__init__(*settings)
 
     def build_representation(self) -> keras.Model:
         observations = keras.Input(self.observation_shape, name="observation")

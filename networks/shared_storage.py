@@ -8,10 +8,13 @@ from networks.network import Network
 
 
 class SharedStorage:
-    """Networks by training step; self-play asks for the latest one.
+    """Networks by training step: the learner saves its network here (`train_network`), and
+    self-play takes the latest one from here (`run_selfplay`).
 
     In one process the stored network is the training network itself (as in the pseudocode,
-    where the store hands out references), so no weights are copied.
+    where the store hands out references), so no weights are copied; with Ray actors,
+    `run_selfplay` hands the latest network to the actors' pool, which publishes its weights
+    to them (`SelfPlayActors.play`).
 
     Args:
         make_uniform_network: builds the network used before any is saved.

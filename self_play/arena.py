@@ -13,9 +13,9 @@ import numpy as np
 
 from config import MuZeroConfig
 from game import AbstractGame
+from game.opponents import make_opponent, opponents_of
 from networks import Network
-from self_play.search_math import argmax_last
-from self_play.selfplay import search_games
+from self_play.seam import search_games
 
 
 @dataclass
@@ -33,9 +33,8 @@ class MatchResult:
 
 
 def greedy_actions(config: MuZeroConfig, network: Network, games: list[AbstractGame]):
-    """Return the agent's move in each game: the most visited root action, no noise."""
-    result = search_games(config, network, games, np.zeros(len(games), bool), None)
-    return argmax_last(result.visit_counts)
+    """Return the agent's move in each game: the search policy's greedy choice, no noise."""
+    return search_games(config, network, games).action
 
 
 def play_match(
@@ -98,6 +97,55 @@ def play_match(
                 still_playing.append(new_game())
         games = still_playing
     return result
+
+
+def play_both_seats(
+    config: MuZeroConfig,
+    network: Network,
+    opponent: str,
+    episodes: int,
+    seed: int,
+    opening_moves: int = 0,
+) -> list[MatchResult]:
+    """Play `episodes` greedy games in each seat against `opponent`; return both results.
+
+    With `opening_moves`, each game starts with that many random moves (see `play_match`).
+    """
+    return [
+        play_match(
+            config,
+            network,
+            lambda seat=seat: make_opponent(
+                config.game_name, opponent, np.random.default_rng(seed + seat)
+            ),
+            seat,
+            episodes,
+            seed + 10 * seat,
+            opening_moves=opening_moves,
+        )
+        for seat in (0, 1)
+    ]
+
+
+def evaluate_during_training(
+    config: MuZeroConfig, network: Network, step: int
+) -> dict[str, tuple[int, int, int]]:
+    """Return the wins, draws and losses (both seats together) against each opponent of
+    `config.evaluation_opponents` the game has, at training step `step`.
+
+    Each opponent's games draw from a generator of their own, seeded by the run's seed and
+    the step: the training's generator is untouched, and a resumed run evaluates as an
+    unbroken one would.
+    """
+    available = opponents_of(config.game_name)
+    opponents = [name for name in config.evaluation_opponents if name in available]
+    outcomes = {}
+    for number, opponent in enumerate(opponents):
+        seed = int(np.random.SeedSequence([config.seed, step, number]).generate_state(1)[0])
+        results = play_both_seats(config, network, opponent, config.evaluation_games, seed)
+        outcomes[opponent] = tuple(sum(getattr(result, outcome) for result in results)
+                                   for outcome in ("wins", "draws", "losses"))  # fmt: skip
+    return outcomes
 
 
 @dataclass

@@ -1,64 +1,99 @@
 """The batched search: `B` trees searched in lockstep, one network call per simulation.
 
-Same algorithm as the reference search (`self_play.mcts`), with the trees held as a struct
-of numpy arrays (in the spirit of mctx's `Tree`). Every simulation adds exactly one node to
-every tree, so simulation `s` creates node `s + 1` and all trees have the same node count.
-The formulas are the shared ones of `self_play.search_math`.
+The search is shaped like mctx's (`mctx/_src/search.py`): a struct-of-arrays `Tree`, a
+`RootOutput` of the root's inference, a recurrent function that gives every new edge its
+`reward`, `discount`, `prior_logits` and `value`, and a search policy
+(`self_play.policies.SearchPolicy`) that sets the root's priors, selects an action at the
+root and at interior nodes, and turns the root's statistics into an action and a policy
+target. `search` -> `simulate` -> `expand` -> `backward` are the same for every policy.
+
+Every simulation adds exactly one node to every tree, so simulation `s` creates node
+``s + 1`` and all trees have the same node count. The formulas are the shared ones of
+`self_play.search_math`, so the search equals the reference search (`self_play.mcts`) that
+the pseudocode defines. This module needs numpy only (no TensorFlow).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from networks import Network
-from self_play.search_math import (
-    child_value,
-    exploration_weight,
-    masked_softmax,
-    normalization,
-    select_best,
-    ucb_formula,
-)
+from self_play.search_math import masked_softmax, normalization
+
+if TYPE_CHECKING:
+    from self_play.policies import SearchPolicy
 
 
-@dataclass
-class SearchConfig:
-    """The search settings of `MuZeroConfig` the batched search reads."""
+class RootOutput(NamedTuple):
+    """The root's inference (mctx: `RootFnOutput`).
 
-    num_simulations: int
-    discount: float
-    pb_c_base: float
-    pb_c_init: float
-    dirichlet_alpha: float
-    root_exploration_fraction: float
-    known_min: float
-    known_max: float
+    Attributes:
+        prior_logits: `[B, A]` policy logits at each root.
+        value: `[B]` the network's value of each root, for the player to play.
+        hidden_state: `[B, *H]` hidden state of each root.
+    """
 
-    @classmethod
-    def from_config(cls, config) -> SearchConfig:
-        bounds = config.known_bounds
-        return cls(
-            config.num_simulations,
-            config.discount,
-            config.pb_c_base,
-            config.pb_c_init,
-            config.dirichlet_alpha,
-            config.root_exploration_fraction,
-            bounds.min if bounds else np.inf,
-            bounds.max if bounds else -np.inf,
-        )
+    prior_logits: np.ndarray
+    value: np.ndarray
+    hidden_state: np.ndarray
+
+
+class RecurrentOutput(NamedTuple):
+    """What the recurrent function gives each new edge (mctx: `RecurrentFnOutput`).
+
+    Attributes:
+        reward: `[B]` reward of the move into the new node, for the player who made it.
+        discount: `[B]` factor of the new node's value seen from its parent: the config's
+            discount, negated where the player to play changes (two players), so that a
+            child's value from its parent is always ``reward + discount * value``.
+        prior_logits: `[B, A]` policy logits at the new node.
+        value: `[B]` the network's value of the new node, for its player to play.
+    """
+
+    reward: np.ndarray
+    discount: np.ndarray
+    prior_logits: np.ndarray
+    value: np.ndarray
+
+
+#: ``recurrent_fn(hidden_states [B, *H], actions [B]) -> (RecurrentOutput, hidden [B, *H])``.
+RecurrentFn = Callable[[np.ndarray, np.ndarray], tuple[RecurrentOutput, np.ndarray]]
+
+
+class RootStatistics(NamedTuple):
+    """What a search knows of its roots' children when it ends, for the policy to act on.
+
+    Attributes:
+        visit_counts: `[B, A]` int64 visits of each root child.
+        value: `[B]` each root's mean backed-up value, for the player to play.
+        prior: `[B, A]` the root priors searched with (noise included, 0 for illegal).
+        child_q: `[B, A]` each visited child's value seen from the root,
+            ``reward + discount * value`` (0 for unvisited children).
+    """
+
+    visit_counts: np.ndarray
+    value: np.ndarray
+    prior: np.ndarray
+    child_q: np.ndarray
 
 
 @dataclass
 class Tree:
-    """`B` search trees of `N` nodes over `A` actions, as a struct of arrays.
+    """`B` search trees of `N` nodes over `A` edges each, as a struct of arrays.
 
     Logically every field is `[B, N, ...]`; it is stored flattened to `[B * N + 1, ...]`:
     node `n` of tree `b` is row ``b * N + n`` (the root of tree `b` is row ``b * N``), and
     the last row, `null`, is a node that is never visited and stands for every child not
     yet expanded, so looking children up needs no masks.
+
+    A node's edges are its `A` slots. Today slot `a` is action `a` for every node; the seam
+    leaves room for a node's own set of actions (a sampled search would add a
+    ``child_action`` field mapping each node's slots to the actions it sampled, and feed
+    those to the recurrent function) and for a second kind of node (chance nodes: a
+    ``kind`` field and a recurrent function per kind).
 
     Attributes:
         children: `[B*N+1, A]` row of each child, `null` if not expanded.
@@ -68,12 +103,16 @@ class Tree:
             action at a root (deeper in the tree every action is legal).
         visit_count: `[B*N+1]` visits of each node.
         value_sum: `[B*N+1]` sum of backed-up values, for the node's player to play.
+        raw_value: `[B*N+1]` the network's value of each node, for its player to play.
         reward: `[B*N+1]` predicted reward of the move into the node.
-        q: `[B*N+1]` the node's value seen from its parent, ``reward + discount * (+-value)``,
+        discount: `[B*N+1]` discount of the edge into the node (`RecurrentOutput.discount`;
+            a root's is the config's discount, for its min-max statistics).
+        q: `[B*N+1]` the node's value seen from its parent, ``reward + discount * value``,
             kept up to date by `_backward` (the value `ucb_score` normalises).
-        to_play: `[B*N+1]` player to play at the node.
         hidden_state: `[B*N+1, *H]` hidden state of the node.
-        minimum, maximum: `[B]` min-max statistics of each tree.
+        minimum, maximum: `[B]` min-max statistics of each tree (pseudocode: `MinMaxStats`).
+        offset, scale: `[B]` each tree's normalisation ``(q - offset) / scale``, refreshed
+            after every backward pass (`search_math.normalization`).
     """
 
     children: np.ndarray
@@ -82,12 +121,15 @@ class Tree:
     illegal: np.ndarray
     visit_count: np.ndarray
     value_sum: np.ndarray
+    raw_value: np.ndarray
     reward: np.ndarray
+    discount: np.ndarray
     q: np.ndarray
-    to_play: np.ndarray
     hidden_state: np.ndarray
     minimum: np.ndarray
     maximum: np.ndarray
+    offset: np.ndarray
+    scale: np.ndarray
 
     @property
     def null(self) -> int:
@@ -98,8 +140,13 @@ class Tree:
         return self.value_sum[nodes] / np.maximum(self.visit_count[nodes], 1)
 
     @classmethod
-    def new(cls, config: SearchConfig, batch: int, num_actions: int, hidden_shape) -> Tree:
-        rows = batch * (config.num_simulations + 1) + 1
+    def new(cls, batch: int, num_nodes: int, num_actions: int, hidden_shape,
+            known_min: float, known_max: float) -> Tree:  # fmt: skip
+        """Return `batch` empty trees of `num_nodes` nodes (bounds: `inf, -inf` if unknown)."""
+        rows = batch * num_nodes + 1
+        minimum = np.full(batch, known_min, dtype=np.float64)
+        maximum = np.full(batch, known_max, dtype=np.float64)
+        offset, scale = normalization(minimum, maximum)
         return cls(
             children=np.full((rows, num_actions), rows - 1, dtype=np.int64),
             parent=np.full(rows, -1, dtype=np.int64),
@@ -107,95 +154,80 @@ class Tree:
             illegal=np.zeros((rows, num_actions)),
             visit_count=np.zeros(rows, dtype=np.int64),
             value_sum=np.zeros(rows),
+            raw_value=np.zeros(rows),
             reward=np.zeros(rows),
+            discount=np.zeros(rows),
             q=np.zeros(rows),
-            to_play=np.zeros(rows, dtype=np.int64),
             hidden_state=np.zeros((rows, *hidden_shape), dtype=np.float32),
-            minimum=np.full(batch, config.known_min, dtype=np.float64),
-            maximum=np.full(batch, config.known_max, dtype=np.float64),
+            minimum=minimum,
+            maximum=maximum,
+            offset=offset,
+            scale=scale,
         )
 
+    def root_statistics(self, roots: np.ndarray) -> RootStatistics:
+        """Return the statistics of the children of `roots` (`[B]` rows)."""
+        children = self.children[roots]
+        visits = self.visit_count[children]
+        child_q = np.where(visits > 0, self.q[children], 0.0)
+        return RootStatistics(visits, self.value(roots), self.prior[roots], child_q)
 
-@dataclass
-class SearchResult:
-    """Root statistics of a batched search: `visit_counts` `[B, A]`, `root_values` `[B]`."""
 
-    visit_counts: np.ndarray
-    root_values: np.ndarray
-
-
-def run_batched_mcts(
-    config: SearchConfig,
-    network: Network,
-    observations: np.ndarray,
+def run_batched_search(
+    policy: SearchPolicy,
+    root: RootOutput,
+    recurrent_fn: RecurrentFn,
     legal_actions: np.ndarray,
-    to_play: np.ndarray,
-    num_players: int,
     rng: np.random.Generator | None = None,
     add_noise: np.ndarray | None = None,
-) -> SearchResult:
-    """Search `B` positions at once: the pseudocode's root expansion, noise and `run_mcts`.
+) -> RootStatistics:
+    """Search `B` roots at once: the root's priors, then `num_simulations` simulations.
+
+    Pseudocode: the root expansion and noise of `play_game`, then `run_mcts` (mctx:
+    `search`). The settings come from `policy.config` (`num_simulations`, `discount`,
+    `known_bounds`).
 
     Args:
-        config: search settings (`SearchConfig.from_config`).
-        network: answers one batched inference per simulation.
-        observations: `[B, *observation_shape]` root observations.
+        policy: sets the root priors and selects actions (`self_play.policies`).
+        root: the root's inference.
+        recurrent_fn: the model's step from a node along an edge.
         legal_actions: `[B, A]` bool, the legal moves at each root.
-        to_play: `[B]` player to play at each root.
-        num_players: players alternate ``0 .. num_players - 1`` along a search path.
-        rng: source of the root noise (needed when any `add_noise`).
-        add_noise: `[B]` bool, which roots get Dirichlet noise (None: none).
+        rng: the source of root noise (needed when any `add_noise`).
+        add_noise: `[B]` bool, which roots get the policy's exploration noise (None: none).
 
     Returns:
-        Root visit counts and root values, as the reference search computes them.
+        The statistics of the roots' children.
     """
-    root_output = network.initial_inference(observations)
+    config = policy.config
     legal = np.asarray(legal_actions, dtype=bool)
     batch, num_actions = legal.shape
-    tree = Tree.new(config, batch, num_actions, root_output.hidden_state.shape[1:])
-    roots = np.arange(batch) * (config.num_simulations + 1)
-    tree.hidden_state[roots] = root_output.hidden_state
-    tree.to_play[roots] = to_play
-    tree.prior[roots] = masked_softmax(root_output.policy_logits, legal)
+    num_nodes = config.num_simulations + 1
+    bounds = config.known_bounds
+    known_min, known_max = (bounds.min, bounds.max) if bounds else (np.inf, -np.inf)
+    tree = Tree.new(batch, num_nodes, num_actions, root.hidden_state.shape[1:], known_min,
+                    known_max)  # fmt: skip
+    roots = np.arange(batch) * num_nodes
+    tree.hidden_state[roots] = root.hidden_state
+    tree.raw_value[roots] = root.value
+    tree.discount[roots] = config.discount
     tree.illegal[roots] = np.where(legal, 0.0, -np.inf)
-    if add_noise is not None and np.any(add_noise):
-        _add_exploration_noise(config, tree, roots[np.asarray(add_noise, dtype=bool)], rng)
-    # With one player the sign never flips: skip the comparisons of `to_play`.
-    single_player = num_players == 1
-    # A parent's exploration weight depends on its visit count only: one table per search.
-    weights = exploration_weight(
-        np.arange(config.num_simulations + 1), config.pb_c_base, config.pb_c_init
-    )
+    add_noise = np.zeros(batch, bool) if add_noise is None else np.asarray(add_noise, bool)
+    tree.prior[roots] = policy.root_prior(root.prior_logits, legal, rng, add_noise)
 
     for simulation in range(config.num_simulations):
         leaves = roots + simulation + 1
-        parents, actions = _simulate(config, tree, roots, weights)
-        output = network.recurrent_inference(tree.hidden_state[parents], actions)
-        _expand(tree, parents, actions, leaves, output, num_players)
-        _backward(config, tree, leaves, output.value, single_player)
-
-    return SearchResult(tree.visit_count[tree.children[roots]], tree.value(roots))
-
-
-def _add_exploration_noise(config, tree: Tree, roots: np.ndarray, rng) -> None:
-    """Mix Dirichlet noise into the legal priors of `roots`.
-
-    Pseudocode: `add_exploration_noise`, one draw per root over its legal actions.
-    """
-    frac = config.root_exploration_fraction
-    for root in roots:
-        legal = np.flatnonzero(tree.illegal[root] == 0)
-        noise = rng.dirichlet([config.dirichlet_alpha] * len(legal))
-        tree.prior[root, legal] = tree.prior[root, legal] * (1 - frac) + noise * frac
+        parents, actions = _simulate(policy, tree, roots)
+        output, hidden_state = recurrent_fn(tree.hidden_state[parents], actions)
+        _expand(tree, parents, actions, leaves, output, hidden_state)
+        _backward(tree, leaves, output.value)
+    return tree.root_statistics(roots)
 
 
-def _simulate(config: SearchConfig, tree: Tree, roots: np.ndarray, weights: np.ndarray):
-    """Descend every tree from its root by `select_child` to a child not yet expanded.
+def _simulate(policy: SearchPolicy, tree: Tree, roots: np.ndarray):
+    """Descend every tree from its root to a child not yet expanded.
 
-    Pseudocode: the selection loop of `run_mcts`, with `select_child` and `ucb_score`.
-
-    Args:
-        weights: `exploration_weight` of every visit count a parent can have.
+    Pseudocode: the selection loop of `run_mcts`; the policy's `select_root` picks the
+    edge at the root, its `select_interior` below it (mctx: `simulate`).
 
     Returns:
         `[B]` row of each new leaf's parent and `[B]` action leading to the leaf.
@@ -203,59 +235,54 @@ def _simulate(config: SearchConfig, tree: Tree, roots: np.ndarray, weights: np.n
     batch = len(roots)
     parents = np.zeros(batch, dtype=np.int64)
     actions = np.zeros(batch, dtype=np.int64)
-    active = np.arange(batch)  # trees still descending
-    positions = np.arange(batch)
+    trees = np.arange(batch)  # the trees still descending
     nodes = roots.copy()  # their current node
-    null = tree.null
-    # The min-max statistics only change in `_backward`: fix the normalisation per tree now.
-    offset, scale = normalization(tree.minimum[:, None], tree.maximum[:, None])
-    while active.size:
-        children = tree.children[nodes]
-        visits = tree.visit_count[children]
-        value_score = np.where(visits > 0, (tree.q[children] - offset[active]) / scale[active], 0)
-        priors = tree.prior[nodes]
-        weight = weights[tree.visit_count[nodes]][:, None]
-        scores = ucb_formula(weight, visits, priors, value_score) + tree.illegal[nodes]
-        chosen = select_best(scores, priors)
-        child = children[positions[: len(nodes)], chosen]
+    chosen = policy.select_root(tree, nodes, trees)
+    while True:
+        child = tree.children[nodes, chosen]
         # Written for every tree still descending; the last write is the leaf's.
-        parents[active] = nodes
-        actions[active] = chosen
-        deeper = child != null
-        active, nodes = active[deeper], child[deeper]
-    return parents, actions
+        parents[trees] = nodes
+        actions[trees] = chosen
+        deeper = child != tree.null
+        trees, nodes = trees[deeper], child[deeper]
+        if not trees.size:
+            return parents, actions
+        chosen = policy.select_interior(tree, nodes, trees)
 
 
-def _expand(tree: Tree, parents, actions, leaves, output, num_players: int) -> None:
-    """Attach the new leaves with the network's prediction. Pseudocode: `expand_node`."""
+def _expand(tree: Tree, parents, actions, leaves, output: RecurrentOutput, hidden_state) -> None:
+    """Attach the new leaves with the model's prediction. Pseudocode: `expand_node`."""
     tree.children[parents, actions] = leaves
     tree.parent[leaves] = parents
-    tree.to_play[leaves] = (tree.to_play[parents] + 1) % num_players
-    tree.hidden_state[leaves] = output.hidden_state
+    tree.hidden_state[leaves] = hidden_state
     tree.reward[leaves] = output.reward
-    tree.prior[leaves] = masked_softmax(output.policy_logits, True)
+    tree.discount[leaves] = output.discount
+    tree.raw_value[leaves] = output.value
+    tree.prior[leaves] = masked_softmax(output.prior_logits, True)  # all legal inside
 
 
-def _backward(config: SearchConfig, tree: Tree, leaves, leaf_values, single_player: bool):
-    """Back the leaf values up to the roots. Pseudocode: `backpropagate`."""
-    active = np.arange(len(leaves))  # trees whose walk has not passed the root
+def _backward(tree: Tree, leaves: np.ndarray, leaf_values) -> None:
+    """Back the leaf values up to the roots. Pseudocode: `backpropagate` (mctx: `backward`).
+
+    Walking up, a value becomes its parent's by ``reward + discount * value`` with each
+    edge's own discount (negative where the player changes: the two-player deviation that
+    README's "Deviations" lists). The min-max statistics take every node's `q` on the way.
+    """
+    trees = np.arange(len(leaves))  # the trees whose walk has not passed the root
     nodes = leaves
     values = np.asarray(leaf_values, dtype=np.float64)
-    while active.size:
+    while trees.size:
         value_sum = tree.value_sum[nodes] + values
         visit_count = tree.visit_count[nodes] + 1
         tree.value_sum[nodes] = value_sum
         tree.visit_count[nodes] = visit_count
-        parents = tree.parent[nodes]
-        if single_player:
-            same_player = True
-        else:
-            same_player = (parents < 0) | (tree.to_play[parents] == tree.to_play[nodes])
-        reward = tree.reward[nodes]
-        q = child_value(reward, value_sum / visit_count, config.discount, same_player)
+        reward, discount = tree.reward[nodes], tree.discount[nodes]
+        q = reward + discount * (value_sum / visit_count)
         tree.q[nodes] = q
-        tree.maximum[active] = np.maximum(tree.maximum[active], q)
-        tree.minimum[active] = np.minimum(tree.minimum[active], q)
-        values = child_value(reward, values, config.discount, same_player)
+        tree.maximum[trees] = np.maximum(tree.maximum[trees], q)
+        tree.minimum[trees] = np.minimum(tree.minimum[trees], q)
+        values = reward + discount * values
+        parents = tree.parent[nodes]
         up = parents >= 0
-        active, nodes, values = active[up], parents[up], values[up]
+        trees, nodes, values = trees[up], parents[up], values[up]
+    tree.offset, tree.scale = normalization(tree.minimum, tree.maximum)

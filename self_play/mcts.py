@@ -7,11 +7,11 @@ search in appendix B). This module is the specification the batched search is te
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
-from config import KnownBounds, MuZeroConfig
 from game import ActionHistory, Player
-from networks import Network, NetworkOutput
 from self_play.search_math import (
     child_value,
     exploration_weight,
@@ -21,6 +21,10 @@ from self_play.search_math import (
     select_best,
     ucb_formula,
 )
+
+if TYPE_CHECKING:
+    from config import KnownBounds, MuZeroConfig
+    from networks import Network, NetworkOutput
 
 
 class MinMaxStats:
@@ -68,6 +72,33 @@ class Node:
         if self.visit_count == 0:
             return 0.0
         return self.value_sum / self.visit_count
+
+
+def search_root(
+    config: MuZeroConfig,
+    network: Network,
+    observation: np.ndarray,
+    legal_actions: list[int],
+    action_history: ActionHistory,
+    rng: np.random.Generator | None,
+    add_noise: bool,
+) -> Node:
+    """Search one position and return its root. Pseudocode: the search of `play_game`.
+
+    ::
+
+        root = Node(0)
+        expand_node(root, to_play, legal_actions, network.initial_inference(observation))
+        add_exploration_noise(config, root)  # self-play only
+        run_mcts(config, root, action_history, network)
+    """
+    root = Node(0)
+    expand_node(root, action_history.to_play(), legal_actions,
+                network.initial_inference(observation[None]))  # fmt: skip
+    if add_noise:
+        add_exploration_noise(config, root, rng)
+    run_mcts(config, root, action_history, network)
+    return root
 
 
 def run_mcts(

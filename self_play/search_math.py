@@ -121,3 +121,12 @@ def sample_actions(
     cumulative = np.cumsum(policy, axis=-1)
     draws = rng.random((policy.shape[0], 1)) * cumulative[:, -1:]
     return np.minimum((cumulative <= draws).sum(axis=-1), policy.shape[-1] - 1)
+
+
+def visit_count_policy(visit_counts: np.ndarray) -> np.ndarray:
+    """Return the `[..., A]` float32 visit distribution ``N(a) / sum_b N(b)`` (0 for no visits).
+
+    Pseudocode: `Game.store_search_statistics`, the policy target of MuZero's search.
+    """
+    counts = np.asarray(visit_counts, dtype=np.float32)
+    return counts / np.maximum(counts.sum(axis=-1, keepdims=True), np.float32(1.0))

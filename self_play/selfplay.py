@@ -10,75 +10,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
 from config import MuZeroConfig
 from game import AbstractGame
 from networks import Network, SharedStorage
-from self_play.batched_mcts import SearchConfig, SearchResult, run_batched_mcts
-from self_play.mcts import (
-    Node,
-    add_exploration_noise,
-    expand_node,
-    root_visit_counts,
-    run_mcts,
-    select_action,
-)
-from self_play.search_math import sample_actions
-
-
-def search_reference(
-    config: MuZeroConfig,
-    network: Network,
-    games: list[AbstractGame],
-    add_noise: np.ndarray,
-    rng: np.random.Generator,
-) -> SearchResult:
-    """Search each game's current state with the reference search, one after another."""
-    counts, values = [], []
-    for game, noise in zip(games, add_noise):
-        root = Node(0)
-        observation = game.make_image(-1)
-        expand_node(
-            root, game.to_play(), game.legal_actions(), network.initial_inference(observation[None])
-        )
-        if noise:
-            add_exploration_noise(config, root, rng)
-        run_mcts(config, root, game.action_history(), network)
-        counts.append(root_visit_counts(root, config.action_space_size))
-        values.append(root.value())
-    return SearchResult(np.array(counts), np.array(values))
-
-
-def legal_mask(games: list[AbstractGame], action_space_size: int) -> np.ndarray:
-    """Return the `[len(games), action_space_size]` mask of each game's legal actions."""
-    legal = np.zeros((len(games), action_space_size), dtype=bool)
-    for row, game in enumerate(games):
-        legal[row, game.legal_actions()] = True
-    return legal
-
-
-def search_games(
-    config: MuZeroConfig,
-    network: Network,
-    games: list[AbstractGame],
-    add_noise: np.ndarray,
-    rng: np.random.Generator,
-) -> SearchResult:
-    """Search the current state of every game with the search `config.search` names."""
-    if config.search == "reference":
-        return search_reference(config, network, games, add_noise, rng)
-    return run_batched_mcts(
-        SearchConfig.from_config(config),
-        network,
-        np.stack([game.make_image(-1) for game in games]),
-        legal_mask(games, config.action_space_size),
-        np.array([game.to_play().index for game in games]),
-        games[0].num_players,
-        rng,
-        add_noise,
-    )
+from self_play.mcts import root_visit_counts, search_root, select_action
+from self_play.seam import search_games
+from self_play.search_math import visit_count_policy
 
 
 def play_game(
@@ -86,30 +27,26 @@ def play_game(
 ) -> AbstractGame:
     """Play one game with the reference search. Pseudocode: `play_game`.
 
-    With `explore` False there is no root noise and moves are greedy (temperature 0).
+    With `explore` False there is no root noise and moves are greedy (temperature 0). A game
+    cut short is searched once more at its final state (no noise, no move) so its value can
+    be bootstrapped.
     """
     game = config.new_game(seed=int(rng.integers(2**31)))
-    while not game.ended() and len(game.history) < config.max_moves:
-        root = Node(0)
-        observation = game.make_image(-1)
-        expand_node(
-            root, game.to_play(), game.legal_actions(), network.initial_inference(observation[None])
-        )
-        if explore:
-            add_exploration_noise(config, root, rng)
-        run_mcts(config, root, game.action_history(), network)
+    while True:
+        cut = game.ended() or len(game.history) >= config.max_moves
+        if cut and game.terminal():
+            return game
+        root = search_root(config, network, game.make_image(-1), game.legal_actions(),
+                           game.action_history(), rng, explore and not cut)  # fmt: skip
+        counts = root_visit_counts(root, config.action_space_size)
+        if cut:
+            game.store_search_statistics(visit_count_policy(counts), root.value())
+            return game
         action = select_action(
             config, len(game.history), root, network, rng, temperature=None if explore else 0.0
         )
-        game.store_search_statistics(
-            root_visit_counts(root, config.action_space_size), root.value()
-        )
+        game.store_search_statistics(visit_count_policy(counts), root.value())
         game.apply(action)
-    if not game.terminal():
-        # Cut short: search the final state too, so its value can be bootstrapped.
-        result = search_reference(config, network, [game], np.zeros(1, bool), rng)
-        game.store_search_statistics(result.visit_counts[0], float(result.root_values[0]))
-    return game
 
 
 @dataclass
@@ -135,6 +72,9 @@ class SelfPlay:
         restart: start a new game in the place of each finished one (False: play these
             `num_games` games only; `games` empties as they finish).
     """
+
+    #: Actors replaced after dying (the `Actor` protocol): the games here never die.
+    restarts = 0
 
     def __init__(
         self,
@@ -167,16 +107,14 @@ class SelfPlay:
                 [game.ended() or len(game.history) >= config.max_moves for game in self.games]
             )
             add_noise = ~cut if self.explore else np.zeros(len(self.games), dtype=bool)
-            result = search_games(config, network, self.games, add_noise, self.rng)
+            output = search_games(config, network, self.games, self.rng, add_noise,
+                                  self._temperatures(network))  # fmt: skip
             stats.simulations += len(self.games) * config.num_simulations
-            actions = self._select_actions(network, result.visit_counts)
             playing = []
             for slot, game in enumerate(self.games):
-                game.store_search_statistics(
-                    result.visit_counts[slot], float(result.root_values[slot])
-                )
+                game.store_search_statistics(output.policy[slot], float(output.root_value[slot]))
                 if not cut[slot]:
-                    game.apply(int(actions[slot]))
+                    game.apply(int(output.action[slot]))
                     stats.moves += 1
                 if cut[slot] or game.terminal():
                     stats.finished.append(game)
@@ -188,31 +126,40 @@ class SelfPlay:
         stats.seconds = time.perf_counter() - start
         return stats
 
-    def _select_actions(self, network: Network, visit_counts: np.ndarray) -> np.ndarray:
-        """Pseudocode: `select_action` for every game (temperature by move number)."""
-        actions = np.zeros(len(self.games), dtype=np.int64)
-        for slot, game in enumerate(self.games):
-            temperature = 0.0
-            if self.explore:
-                temperature = self.config.visit_softmax_temperature(
-                    len(game.history), network.training_steps()
-                )
-            actions[slot] = sample_actions(visit_counts[slot][None], temperature, self.rng)[0]
-        return actions
+    def _temperatures(self, network: Network) -> np.ndarray:
+        """Return each game's acting temperature. Pseudocode: the T of `select_action`."""
+        if not self.explore:
+            return np.zeros(len(self.games))
+        steps = network.training_steps()
+        return np.array([self.config.visit_softmax_temperature(len(game.history), steps)
+                         for game in self.games])  # fmt: skip
+
+    def close(self) -> None:
+        """Release nothing: the games live in this process (the `Actor` protocol)."""
+
+
+class Actor(Protocol):
+    """What the main loop asks of self-play: the local `SelfPlay` and the Ray pool
+    (`self_play.ray_actors.SelfPlayActors`) alike. Pseudocode: `run_selfplay`'s actors."""
+
+    #: Actors replaced after dying so far.
+    restarts: int
+
+    def play(self, network: Network, num_moves: int) -> SelfPlayStats:
+        """Play `num_moves` moves with `network`'s weights; return the finished games."""
+
+    def close(self) -> None:
+        """Stop whatever plays the games."""
 
 
 def run_selfplay(
-    config: MuZeroConfig,
-    storage: SharedStorage,
-    replay_buffer,
-    selfplay: SelfPlay,
-    num_moves: int,
+    storage: SharedStorage, replay_buffer, actor: Actor, num_moves: int
 ) -> SelfPlayStats:
-    """Play `num_moves` moves with the latest network; save finished games.
+    """Play `num_moves` moves with the latest network; save the finished games.
 
     Pseudocode: `run_selfplay` (one bounded round of it, so the main loop can alternate).
     """
-    stats = selfplay.play(storage.latest_network(), num_moves)
+    stats = actor.play(storage.latest_network(), num_moves)
     for game in stats.finished:
         replay_buffer.save_game(game)
     return stats

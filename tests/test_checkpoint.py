@@ -37,7 +37,8 @@ from training.checkpoint import (
     save_checkpoint,
     unpack,
 )
-from training.run_log import RunLog, load_weights
+from training.metrics import RunLog
+from training.run_files import load_weights
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = [

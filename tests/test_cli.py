@@ -243,7 +243,7 @@ def test_a_run_loads_with_the_values_it_was_trained_with(tmp_path):
     """config.json's values win over the game's current defaults; run.json's overrides win
     over both; a field the run predates takes its default."""
     from config import make_connect4_config
-    from training.run_log import save_run_info
+    from training.run_files import save_run_info
 
     trained = make_connect4_config(residual_channels=4, residual_prediction_blocks=0, seed=3)
     saved = trained.to_dict()
@@ -341,7 +341,7 @@ def test_evaluate_refuses_an_opponent_for_a_one_player_game(tmp_path, capsys):
     run_dir.mkdir()
     (run_dir / "run.json").write_text(json.dumps({"game": "cartpole", "overrides": {}}))
     config = make_cartpole_config()
-    from training.run_log import RunLog
+    from training.metrics import RunLog
 
     RunLog(run_dir, 10, tensorboard=False).save_weights(config.new_network().get_weights())
     status, _, err = run_main(capsys, "evaluate", run_dir, "--opponent", "minimax")

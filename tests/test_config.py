@@ -1,9 +1,22 @@
+import dataclasses
 import json
 import math
 
 import pytest
 
-from config import GAMES, KnownBounds, MovesTemperature, StepTemperature, make_cartpole_config
+from config import (
+    GAMES,
+    KnownBounds,
+    MovesTemperature,
+    MuZeroConfig,
+    StepTemperature,
+    finite_number,
+    make_cartpole_config,
+    make_connect4_config,
+    make_tictactoe_config,
+)
+from game.connect4 import Connect4
+from game.opponents import OPPONENTS
 
 # One bad value per case; the `ValueError` must name the field it is about.
 BAD_VALUES = [
@@ -52,6 +65,13 @@ BAD_VALUES = [
     ("jit_compile", "yes"),
     ("value_transform", 1),
     ("augment_symmetries", None),
+    ("search_policy", "nosuch"),
+    ("num_players", 0),
+    ("num_players", 2),  # CartPole is a one-player game
+    ("evaluation_opponents", ("random", "random")),
+    ("evaluation_opponents", "random"),  # a name, not a tuple of names
+    ("known_bounds", (-1.0, 1.0)),  # not a KnownBounds
+    ("discount", "0.9"),  # a string, even of a number
 ]
 
 
@@ -85,6 +105,58 @@ def test_values_at_the_edges_are_accepted(field, value):
 def test_missing_factories_are_refused():
     with pytest.raises(ValueError, match="network_factory"):
         make_cartpole_config(network_factory=None)
+    with pytest.raises(ValueError, match="game_factory"):
+        make_cartpole_config(game_factory=None)
+
+
+def test_every_field_but_the_free_ones_has_its_check_beside_it():
+    """A field's check is declared with the field (`checked`); validate runs them all."""
+    free = {"game_name", "visit_softmax_temperature_fn"}  # any name, any schedule
+    for item in dataclasses.fields(MuZeroConfig):
+        checks = item.metadata.get("checks", ())
+        assert bool(checks) != (item.name in free), item.name
+        if item.type == "float":  # NaN and infinity are refused for every float field
+            assert finite_number in checks, item.name
+
+
+def test_the_config_is_frozen_and_replace_validates_the_new_one():
+    config = make_cartpole_config()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.num_simulations = 3
+    changed = dataclasses.replace(config, num_simulations=3)
+    assert changed.num_simulations == 3 and config.num_simulations == 50
+    assert dataclasses.replace(config) == config
+    with pytest.raises(ValueError, match="num_simulations must be a positive integer, got 0"):
+        dataclasses.replace(config, num_simulations=0)
+
+
+def test_search_policy_is_a_name_of_the_registry():
+    from self_play.policies import SEARCH_POLICIES
+
+    assert make_cartpole_config().search_policy in SEARCH_POLICIES
+    with pytest.raises(ValueError, match="search_policy must be one of muzero.*; got 'x'"):
+        make_cartpole_config(search_policy="x")
+
+
+def test_num_players_is_the_games_and_set_by_the_game_factories():
+    assert make_cartpole_config().num_players == 1
+    assert make_tictactoe_config().num_players == make_connect4_config().num_players == 2
+    assert "num_players" not in make_tictactoe_config().settable_fields()  # the game's own
+    with pytest.raises(ValueError, match=r"^num_players must be 2, the players of TicTacToe"):
+        make_tictactoe_config(num_players=1)
+    # A factory that is not a game class leaves the count to the config.
+    config = make_connect4_config(augment_symmetries=False)
+    config = dataclasses.replace(config, game_factory=lambda **kw: Connect4())
+    assert config.num_players == 2 and config.evaluation_interval > 0
+    with pytest.raises(ValueError, match="evaluation_interval is for two-player games"):
+        dataclasses.replace(config, num_players=1)
+
+
+def test_evaluation_opponents_are_the_names_of_the_opponents_module():
+    for name in OPPONENTS:
+        assert make_tictactoe_config(evaluation_opponents=(name,)).evaluation_opponents == (name,)
+    with pytest.raises(ValueError, match="distinct names of random, minimax, expert"):
+        make_tictactoe_config(evaluation_opponents=("perfect",))
 
 
 @pytest.mark.parametrize("value", [-1, 1.5])
@@ -238,6 +310,7 @@ def test_gym_supports_follow_the_environments_reward_and_return_scale():
     import numpy as np
 
     from config import make_gym_config
+    from game.environments import PROBE_EPISODES
     from networks.transforms import scalar_to_support, support_to_scalar
 
     gym.register("tests/Lander-v0", entry_point=lander_class(), max_episode_steps=50,
@@ -246,6 +319,8 @@ def test_gym_supports_follow_the_environments_reward_and_return_scale():
         config = make_gym_config("tests/Lander-v0")
     finally:
         del gym.envs.registry["tests/Lander-v0"]
+    assert PROBE_EPISODES == 5  # the supports below come from 5 seeded random episodes
+    assert config.max_moves == 50  # the environment's time limit
     # |reward| up to 100, |return| up to 300 (the threshold): twice each after h.
     assert config.reward_support_size == 14  # h(200) = 13.4
     assert config.value_support_size == 25  # h(600) = 24.1
@@ -259,3 +334,24 @@ def test_gym_supports_follow_the_environments_reward_and_return_scale():
     # CartPole's supports (5 and 20) would clip them: the crash would read as -34.6.
     assert round_trip(np.array([-100.0]), 5)[0] == pytest.approx(-34.6, abs=0.1)
     assert round_trip(np.array([450.0]), 20)[0] < 440
+
+
+def test_an_environment_gymnasium_cannot_make_is_named_in_one_line():
+    from config import make_gym_config
+    from game.environments import make_environment
+
+    with pytest.raises(ValueError, match=r"^NoSuch-v0: gymnasium cannot make it \("):
+        make_environment("NoSuch-v0")
+    with pytest.raises(ValueError, match=r"^NoSuch-v0: gymnasium cannot make it \("):
+        make_gym_config("NoSuch-v0")
+
+
+def test_an_image_game_needs_stacked_frames():
+    from config import image_stacked_frames, make_minatar_config
+
+    assert image_stacked_frames("MinAtar/Breakout-v1", 2) == 2
+    with pytest.raises(ValueError, match="stacked_frames must be >= 1 for MinAtar/Breakout-v1"):
+        make_minatar_config(stacked_frames=0)
+    config = make_minatar_config()
+    with pytest.raises(ValueError, match="stacked_frames must be >= 1 for MinAtar/Breakout-v1"):
+        dataclasses.replace(config, stacked_frames=0)  # the same check after construction

@@ -89,7 +89,7 @@ def test_cartpole_game_records_an_episode():
     game = config.new_game(seed=3)
     assert game.make_image(-1).shape == (4,)
     while not game.ended():
-        game.store_search_statistics(np.array([1, 3]), 5.0)
+        game.store_search_statistics(np.array([0.25, 0.75]), 5.0)
         game.apply(0)
     assert game.terminal() and not game.truncated()
     assert len(game.rewards) == len(game.history) == len(game.root_values)

@@ -8,9 +8,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from config import MuZeroConfig, StepTemperature, make_image_network
+from config import MuZeroConfig, StepTemperature
 from game.frames import latest_stack, stack_frames, stack_shape
 from game.image_game import ImageGame, to_frame
+from networks import NetworkSettings
+from networks.factories import make_image_network
 from networks.residual import ResidualNetwork
 from self_play import SelfPlay, search_games
 from tests.test_cli import TINY, assert_quiet, read_csv, run_script
@@ -158,11 +160,10 @@ def test_batched_search_equals_the_reference_on_an_image_network(played):
         for action in game.history[:3]:
             fresh.apply(action)
         unfinished.append(fresh)
-    noise = np.zeros(len(unfinished), dtype=bool)
-    batched = search_games(config, network, unfinished, noise, None)
-    reference = search_games(toy_config(search="reference"), network, unfinished, noise, None)
+    batched = search_games(config, network, unfinished)
+    reference = search_games(toy_config(search="reference"), network, unfinished)
     np.testing.assert_array_equal(batched.visit_counts, reference.visit_counts)
-    np.testing.assert_allclose(batched.root_values, reference.root_values, atol=1e-6)
+    np.testing.assert_allclose(batched.root_value, reference.root_value, atol=1e-6)
 
 
 def conv(cin, cout, k=3):
@@ -179,7 +180,7 @@ def head(c, cells, outputs):  # a 1x1 convolution to 2 planes, batch norm, a den
 
 def test_paper_size_atari_network_downsamples_96_to_6_with_the_papers_parameter_count():
     network = ResidualNetwork(
-        (96, 96, 128), 18, 300, 300, channels=256, blocks=16, head_units=0,
+        NetworkSettings((96, 96, 128), 18, 300, 300), channels=256, blocks=16, head_units=0,
         prediction_blocks=0, action_planes="one_hot", downsample=True,
         downsample_blocks=(2, 3, 3),
     )  # fmt: skip

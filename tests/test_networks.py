@@ -1,8 +1,9 @@
+import keras
 import numpy as np
 import pytest
 
 from config import make_cartpole_config
-from networks import FullyConnectedNetwork, SharedStorage
+from networks import BaseNetwork, FullyConnectedNetwork, NetworkSettings, SharedStorage
 
 
 def perturbed_network(seed=0, **kwargs):
@@ -65,7 +66,7 @@ def test_numpy_copy_refreshes_when_weights_change():
 
 
 def test_compiled_inference_never_retraces_for_new_batch_sizes():
-    network = FullyConnectedNetwork((4,), 2, 5, 5, numpy_inference=False)
+    network = FullyConnectedNetwork(NetworkSettings((4,), 2, 5, 5), numpy_inference=False)
     for batch in (1, 3, 64, 7, 1):
         out = network.initial_inference(np.zeros((batch, 4), dtype=np.float32))
         network.recurrent_inference(out.hidden_state, np.zeros(batch, dtype=np.int64))
@@ -87,3 +88,46 @@ def test_shared_storage_returns_the_latest_network():
     storage.save_network(10, later)
     storage.save_network(5, object())
     assert storage.latest_network() is later
+
+
+def test_network_settings_are_read_off_a_config():
+    config = make_cartpole_config(hidden_state_scaling="tanh", value_transform=False)
+    settings = NetworkSettings.from_config(config)
+    assert settings == NetworkSettings((4,), 2, 20, 5, "tanh", False)
+    network = config.new_network()
+    assert [getattr(network, name) for name in NetworkSettings._fields] == list(settings)
+
+
+class TinyNetwork(BaseNetwork):
+    """A subclass without its own constructor, as README's "Swap the network" writes one."""
+
+    def build_representation(self):
+        observation = keras.Input(self.observation_shape)
+        return keras.Model(observation, keras.layers.Dense(3)(observation))
+
+    def build_dynamics(self):
+        hidden, action = keras.Input((3,)), keras.Input((self.action_space_size,))
+        x = keras.layers.Concatenate()([hidden, action])
+        reward = keras.layers.Dense(2 * self.reward_support_size + 1)(x)
+        return keras.Model([hidden, action], [keras.layers.Dense(3)(x), reward])
+
+    def build_prediction(self):
+        hidden = keras.Input((3,))
+        policy = keras.layers.Dense(self.action_space_size)(hidden)
+        return keras.Model(
+            hidden, [policy, keras.layers.Dense(2 * self.value_support_size + 1)(hidden)]
+        )
+
+
+def test_base_network_takes_the_settings_by_position_or_by_name():
+    by_position = TinyNetwork([4], 2, 5, 3)
+    by_name = TinyNetwork(
+        observation_shape=(4,), action_space_size=2, value_support_size=5, reward_support_size=3
+    )
+    unpacked = TinyNetwork(*NetworkSettings((4,), 2, 5, 3))
+    for network in (by_position, by_name, unpacked):
+        assert network.observation_shape == (4,) and network.action_space_size == 2
+        assert (network.value_support_size, network.reward_support_size) == (5, 3)
+        assert network.hidden_state_scaling == "min_max" and network.value_transform is True
+    out = by_position.initial_inference(np.zeros((2, 4), dtype=np.float32))
+    assert out.policy_logits.shape == (2, 2) and out.hidden_state.shape == (2, 3)

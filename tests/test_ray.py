@@ -36,7 +36,7 @@ os.environ.setdefault("MUZERO_TEST_PROCESS", str(os.getpid()))
 
 def network_failing_in_an_actor(config):
     """A network factory that works in the test's process and fails in a Ray actor."""
-    from config import make_fully_connected_network
+    from networks.factories import make_fully_connected_network
 
     if os.environ["MUZERO_TEST_PROCESS"] != str(os.getpid()):
         raise RuntimeError("no network in this actor")

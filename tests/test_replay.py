@@ -9,8 +9,9 @@ from networks.transforms import scalar_to_support
 from self_play import SelfPlay
 from self_play.mcts import Node, expand_node, root_visit_counts, run_mcts
 from tests.conftest import ScriptedGame
-from training import ReplayBuffer, Trainer, compute_losses
+from training import Reanalyser, ReplayBuffer, Trainer, compute_losses
 from training.replay_buffer import PRIORITY_EPSILON
+from training.targets import make_target, stored_bootstrap_values, unroll_rows
 
 
 def small_config(**overrides):
@@ -83,7 +84,7 @@ def test_probabilities_and_importance_weights_by_hand():
     replay = scripted_buffer([[1.0, 2.0], [3.0, 6.0]])
     rng = np.random.default_rng(0)
     draws = np.concatenate([replay.sample_positions(rng)[0] for _ in range(15_000)])
-    flat = replay._flatten()
+    flat = replay.flatten()
     # Rows 0, 1 are the first game's positions, row 2 its end state (never drawn), 3, 4 the
     # second game's positions, row 5 its end state.
     frequencies = np.bincount(draws, minlength=6) / len(draws)
@@ -98,7 +99,7 @@ def test_probabilities_and_importance_weights_by_hand():
 def test_alpha_and_beta_bend_probabilities_and_weights_by_hand():
     # alpha = 0.5: P = sqrt(p) / (1 + 2 + 3) for p = 1, 4, 9; beta = 0.5: w = (N P)^-0.5.
     replay = scripted_buffer([[1.0, 4.0, 9.0]], priority_alpha=0.5, priority_beta=0.5)
-    flat = replay._flatten()
+    flat = replay.flatten()
     np.testing.assert_allclose(flat.priority[:3], [1.0, 2.0, 3.0])
     rows, weights = replay.sample_positions(np.random.default_rng(1))
     probabilities = np.array([1, 2, 3]) / 6
@@ -110,7 +111,7 @@ def test_new_positions_enter_at_the_largest_priority_so_far():
     replay = scripted_buffer([[0.5, 7.0]])
     replay.save_game(ScriptedGame([1.0] * 3, [0.0] * 3, discount=0.9))
     np.testing.assert_allclose(replay.buffer[-1].priorities, 7.0)
-    np.testing.assert_allclose(replay._flatten().priority[3:6], [7.0, 7.0, 7.0])
+    np.testing.assert_allclose(replay.flatten().priority[3:6], [7.0, 7.0, 7.0])
     # A position whose game has left the window is skipped, not misplaced.
     replay.update_priorities(np.array([-5]), np.array([0]), np.array([100.0]))
     assert replay.max_priority == pytest.approx(7.0)
@@ -121,7 +122,7 @@ def test_training_refreshes_priorities_with_the_value_error(played):
     config = small_config(prioritized_replay=True, batch_size=8)
     replay = filled(config, games)
     trainer = Trainer(config, network)
-    batch = replay.sample_batch(3, config.td_steps, np.random.default_rng(2), network)
+    batch = replay.sample_batch(3, config.td_steps, np.random.default_rng(2))
     before = network.get_weights()
     value = network.initial_inference(batch.observations).value
     trainer.update_weights(batch)
@@ -174,7 +175,7 @@ def test_the_target_network_lags_by_exactly_the_interval(played):
     rng = np.random.default_rng(4)
     snapshots = {0: network.get_weights()}
     for step in range(1, 8):
-        batch = replay.sample_batch(3, config.td_steps, rng, network, trainer.target_network)
+        batch = replay.sample_batch(3, config.td_steps, rng, trainer.reanalyser)
         trainer.update_weights(batch)
         snapshots[step] = network.get_weights()
         synced = 3 * (step // 3)
@@ -188,7 +189,8 @@ def test_value_targets_bootstrap_from_the_target_networks_value(played):
     network, games = played
     config = small_config(target_update_interval=1, batch_size=32)
     replay = filled(config, games)
-    batch = replay.sample_batch(3, config.td_steps, np.random.default_rng(6), None, network)
+    reanalyser = Reanalyser(config, network, target_network=network)
+    batch = replay.sample_batch(3, config.td_steps, np.random.default_rng(6), reanalyser)
     checked = 0
     for row, (game_id, position) in enumerate(zip(batch.game_ids, batch.positions)):
         game = games[game_id]
@@ -211,7 +213,8 @@ def test_a_reanalysed_policy_target_is_a_fresh_reference_search(played):
     network, games = played
     config = small_config(target_update_interval=1, reanalyse_fraction=0.5, batch_size=8)
     replay = filled(config, games)
-    batch = replay.sample_batch(3, config.td_steps, np.random.default_rng(7), network, network)
+    reanalyser = Reanalyser(config, network, target_network=network)
+    batch = replay.sample_batch(3, config.td_steps, np.random.default_rng(7), reanalyser)
     plain = filled(small_config(batch_size=8), games)
     stored = plain.sample_batch(3, config.td_steps, np.random.default_rng(7))
     changed = 0
@@ -251,21 +254,21 @@ def test_the_replay_buffer_round_trips_through_its_state(played):
 
 
 def test_a_training_phases_batches_are_reanalysed_in_one_batched_search(played, monkeypatch):
-    import self_play.batched_mcts as batched
+    import training.reanalyse
 
     network, games = played
     config = small_config(target_update_interval=1, reanalyse_fraction=0.5, batch_size=8)
     replay = filled(config, games)
     calls = []
-    original = batched.run_batched_mcts
+    original = training.reanalyse.search
 
     def counted(search_config, net, observations, *args, **kwargs):
         calls.append(len(observations))
         return original(search_config, net, observations, *args, **kwargs)
 
-    monkeypatch.setattr(batched, "run_batched_mcts", counted)
-    batches = replay.sample_batches(3, 3, config.td_steps, np.random.default_rng(7), network,
-                                    network)  # fmt: skip
+    monkeypatch.setattr(training.reanalyse, "search", counted)
+    reanalyser = Reanalyser(config, network, target_network=network)
+    batches = replay.sample_batches(3, 3, config.td_steps, np.random.default_rng(7), reanalyser)
     assert len(calls) == 1
     states = set()
     for batch in batches:
@@ -275,7 +278,7 @@ def test_a_training_phases_batches_are_reanalysed_in_one_batched_search(played, 
                           if s < searched)  # fmt: skip
     assert calls[0] == len(states)  # every reanalysed state once, all in one search
     # The first batch's reanalysed targets are those it gets when drawn alone.
-    alone = replay.sample_batch(3, config.td_steps, np.random.default_rng(7), network, network)
+    alone = replay.sample_batch(3, config.td_steps, np.random.default_rng(7), reanalyser)
     np.testing.assert_allclose(batches[0].target_policies[:4], alone.target_policies[:4])
 
 
@@ -300,3 +303,61 @@ def test_the_memory_cap_drops_the_oldest_games_and_counts_bytes(played):
     restored.memory_limit = sizes[5]
     restored.load_state_dict(capped.state_dict())
     assert len(restored.buffer) == 1 and restored.nbytes() == sizes[5]
+
+
+def test_make_target_is_pure_and_reanalyze_leaves_the_stored_targets(played):
+    network, games = played
+    config = small_config(target_update_interval=1, reanalyse_fraction=1.0, batch_size=8)
+    replay = filled(config, games)
+    flat = replay.flatten()
+    before = [array.copy() for array in flat]
+    rows, _ = replay.sample_positions(np.random.default_rng(3))
+    bootstrap = flat.bootstrap[unroll_rows(flat, rows, 3)]
+    random_actions = np.random.default_rng(4).integers(2, size=(len(rows), 3))
+    one = make_target(flat, rows, 3, 2, stored_bootstrap_values(flat, bootstrap), random_actions)
+    two = make_target(flat, rows, 3, 2, stored_bootstrap_values(flat, bootstrap), random_actions)
+    for field in one._fields:
+        np.testing.assert_array_equal(getattr(one, field), getattr(two, field))
+    np.testing.assert_array_equal(one.unroll_rows, unroll_rows(flat, rows, 3))
+    # Reanalyze writes its fresh policies into the batch's targets, not into the window.
+    reanalyser = Reanalyser(config, network, target_network=network)
+    replay.sample_batches(2, 3, config.td_steps, np.random.default_rng(5), reanalyser)
+    assert replay.flatten() is flat
+    for array, kept in zip(flat, before):
+        np.testing.assert_array_equal(array, kept)
+
+
+def test_the_reanalyser_owns_the_target_network_and_its_checkpoint_keys(played):
+    _, games = played
+    config = small_config(target_update_interval=2, optimizer="adam", lr_init=0.01)
+    network = config.new_network()
+    trainer = Trainer(config, network)
+    assert trainer.target_network is trainer.reanalyser.target_network is not None
+    replay = filled(config, games)
+    rng = np.random.default_rng(4)
+    for _ in range(3):
+        trainer.update_weights(replay.sample_batch(3, config.td_steps, rng, trainer.reanalyser))
+    state = trainer.reanalyser.state_dict()
+    assert set(state) == {"target_weights", "target_step"} and state["target_step"] == 2
+    other = Trainer(config, config.new_network())
+    other.reanalyser.load_state_dict(state)
+    assert other.target_network.steps == 2
+    for restored, saved in zip(other.target_network.get_weights(), state["target_weights"]):
+        np.testing.assert_array_equal(restored, saved)
+    plain = Reanalyser(small_config(), network)  # no target_update_interval: none
+    assert plain.target_network is None
+    assert plain.state_dict() == {"target_weights": None, "target_step": None}
+    plain.load_state_dict({"target_weights": None, "target_step": None})
+    with pytest.raises(ValueError, match="give a Reanalyser"):
+        replay.sample_batch(3, config.td_steps, rng)
+
+
+def test_a_replay_state_from_before_config_num_players_still_loads(played):
+    _, games = played
+    config = small_config()
+    replay = filled(config, games)
+    state = replay.state_dict()
+    assert "num_players" not in state  # the config's is the one read
+    old = ReplayBuffer(config)
+    old.load_state_dict({**state, "num_players": 1})  # as checkpoints wrote it before
+    assert old.num_players == config.num_players == 1 and len(old) == len(replay)

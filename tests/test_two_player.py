@@ -91,18 +91,16 @@ def test_two_ply_backup_signs_by_hand():
 def test_perfect_model_search_takes_a_forced_win():
     # X: 0, 1; O: 3, 4. X to play wins at 2 (O would win at 5 next).
     game = play(TicTacToe(), [0, 3, 1, 4])
-    config = tictactoe_config()
     for search in ("reference", "batched"):
-        config.search = search
+        config = tictactoe_config(search=search)
         assert greedy_actions(config, PerfectTicTacToeNetwork(), [game])[0] == 2
 
 
 def test_perfect_model_search_blocks_a_forced_loss():
     # X: 0, 8; O: 4, 1. X to play must block the column 1-4-7 at 7.
     game = play(TicTacToe(), [0, 4, 8, 1])
-    config = tictactoe_config()
     for search in ("reference", "batched"):
-        config.search = search
+        config = tictactoe_config(search=search)
         assert greedy_actions(config, PerfectTicTacToeNetwork(), [game])[0] == 7
 
 
@@ -117,12 +115,12 @@ def test_batched_equals_reference_with_two_players():
         if not game.terminal():
             games.append(game)
     network = PerfectTicTacToeNetwork()
-    noise = np.zeros(len(games), dtype=bool)
-    batched = search_games(config, network, games, noise, None)
-    config.search = "reference"
-    reference = search_games(config, network, games, noise, None)
+    batched = search_games(config, network, games)
+    reference = search_games(tictactoe_config(num_simulations=60, search="reference"), network,
+                             games)  # fmt: skip
     np.testing.assert_array_equal(batched.visit_counts, reference.visit_counts)
-    np.testing.assert_allclose(batched.root_values, reference.root_values, atol=1e-12)
+    np.testing.assert_allclose(batched.root_value, reference.root_value, atol=1e-12)
+    np.testing.assert_array_equal(batched.action, reference.action)
     for game, counts in zip(games, batched.visit_counts):
         illegal = [a for a in range(9) if a not in game.legal_actions()]
         assert counts[illegal].sum() == 0

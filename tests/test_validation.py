@@ -131,3 +131,22 @@ def test_a_run_json_with_a_field_of_the_wrong_kind_is_refused_in_words(tmp_path,
     (tmp_path / "run.json").write_text('{"game": "cartpole", "overrides": {"nosuch": 1}}')
     assert muzero.main(["evaluate", str(tmp_path)]) == 2
     assert "run.json sets nosuch" in capsys.readouterr().err
+
+
+def test_the_games_own_shape_is_not_settable(tmp_path, capsys):
+    results = tmp_path / "results"
+    for field in ("num_players", "action_space_size"):
+        status = muzero.main(["--game", "tictactoe", "--results-dir", str(results),
+                              "--set", f"{field}=1"])  # fmt: skip
+        err = capsys.readouterr().err
+        assert status == 2 and f"unknown field {field!r}" in err, err
+    assert not results.exists()
+
+
+def test_a_search_policy_that_is_not_registered_names_the_registered_ones(tmp_path, capsys):
+    results = tmp_path / "results"
+    status = muzero.main(["--results-dir", str(results), "--set", "search_policy=gumbel"])
+    err = capsys.readouterr().err
+    assert status == 2 and len(err.strip().splitlines()) == 1, err
+    assert "search_policy must be one of muzero" in err and "got 'gumbel'" in err
+    assert not results.exists()

@@ -1,5 +1,13 @@
-"""Training: the replay buffer, the losses and the update step of the pseudocode."""
+"""Training: the replay buffer, its targets, Reanalyze, the losses and the update step.
 
+Modules: `replay_buffer` (`ReplayBuffer`: the games and their priorities), `targets`
+(`make_target`, vectorised over a batch), `reanalyse` (`Reanalyser`: the target network and
+the fresh search), `train` (the losses, `Trainer`, `train_network`), `checkpoint`, and the
+run folder's files: `metrics` (`RunLog`: CSV and TensorBoard), `plots` (the learning curve,
+``python -m training.plots RUN_DIR``) and `run_files` (`run.json`, the weights).
+"""
+
+from training.reanalyse import Reanalyser
 from training.replay_buffer import Batch, ReplayBuffer
 from training.train import (
     LOSS_NAMES,
@@ -13,6 +21,7 @@ from training.train import (
 __all__ = [
     "LOSS_NAMES",
     "Batch",
+    "Reanalyser",
     "ReplayBuffer",
     "Trainer",
     "compute_losses",

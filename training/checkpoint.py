@@ -371,3 +371,44 @@ def load_latest_checkpoint(run_dir: str | os.PathLike) -> tuple[Path, dict[str, 
         except CheckpointError as error:
             warnings.warn(f"skipping a damaged checkpoint: {error}", stacklevel=2)
     raise CheckpointError(f"every checkpoint in {folder} is damaged")
+
+
+# ----- a run's state -----------------------------------------------------------------------
+
+
+def save_run(run_dir: str | os.PathLike, config: Any, trainer: Any, replay_buffer: Any,
+             rng: np.random.Generator, moves: int) -> Path:  # fmt: skip
+    """Write a checkpoint of everything a run needs to go on as if never stopped.
+
+    The trained and target networks' weights and steps, the optimizer's state, the replay
+    buffer, the run's generator and its self-play moves (`restore_run` reads them back).
+    """
+    network = trainer.network
+    return save_checkpoint(run_dir, network.steps, {
+        **trainer.reanalyser.state_dict(),  # the target network's weights and step
+        "training_step": network.steps, "moves": moves,
+        "games_saved": replay_buffer.games_saved, "weights": network.get_weights(),
+        "optimizer": trainer.optimizer_state(), "replay": replay_buffer.state_dict(),
+        "rng": rng.bit_generator.state, "config": config.to_dict(),
+    })  # fmt: skip
+
+
+def restore_run(run_dir: str | os.PathLike, trainer: Any, replay_buffer: Any,
+                rng: np.random.Generator) -> tuple[Path, int]:  # fmt: skip
+    """Restore what `save_run` wrote from the newest good checkpoint of `run_dir`.
+
+    Returns:
+        The checkpoint's path and the run's self-play moves so far.
+
+    Raises:
+        CheckpointError: the run has no good checkpoint.
+    """
+    path, state = load_latest_checkpoint(run_dir)
+    network = trainer.network
+    network.set_weights(state["weights"])
+    network.steps = int(state["training_step"])
+    trainer.load_optimizer_state(state["optimizer"])
+    replay_buffer.load_state_dict(state["replay"])
+    trainer.reanalyser.load_state_dict(state)
+    rng.bit_generator.state = state["rng"]
+    return path, int(state["moves"])

@@ -1,30 +1,40 @@
 """Pseudocode: `ReplayBuffer`, a window of the latest games to sample training batches from.
 
-Each game is stored once, as it was played (`GameRecord`); the targets of a batch are made
-when it is sampled, vectorised over the batch (pseudocode: `make_target`). That is where the
-parts that depend on the network come in (paper appendices G and H):
+Each game is stored once, as it was played (`GameRecord`), and the window's states are laid
+end to end in flat arrays (`training.targets.FlatWindow`); a batch's targets are made when
+it is sampled, by `training.targets.make_target` (the pseudocode's `make_target`, vectorised
+over the batch). The buffer holds the storage and the priorities:
 
-- prioritized replay: positions drawn with probability ``p^alpha / sum p^alpha``, the loss
-  of each scaled by its importance weight ``(N P(i))^-beta`` (normalised by the batch's
-  largest), priorities refreshed by the trainer from each step's value error;
-- a target network: n-step value targets bootstrapped from its value of the stored
-  observation instead of the search value stored when the game was played;
-- Reanalyze: the policy targets of a fraction of each batch made by a fresh search of the
-  stored observations with the latest network, all of the batch's positions in one
-  batched search.
+- prioritized replay (paper appendix G): positions drawn with probability
+  ``p^alpha / sum p^alpha``, the loss of each scaled by its importance weight
+  ``(N P(i))^-beta`` (normalised by the batch's largest), priorities refreshed by the
+  trainer from each step's value error.
+
+What depends on a network is the `training.reanalyse.Reanalyser`'s (paper appendix H): the
+target network whose values bootstrap the n-step value targets, and the fresh search of
+stored states for the policy targets of a fraction of each batch (MuZero Reanalyze).
 """
 
 from __future__ import annotations
 
 import collections
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from game import AbstractGame
 from game.frames import stack_frames
-from networks import Network
 from networks.transforms import scalar_to_support
+from training.targets import (
+    FlatWindow,
+    Targets,
+    make_target,
+    stored_bootstrap_values,
+    unroll_rows,
+)
+
+if TYPE_CHECKING:
+    from training.reanalyse import Reanalyser
 
 #: Added to every refreshed priority, so that a position whose value error is 0 can still be
 #: drawn again (Schaul et al., 2016, "proportional prioritization").
@@ -96,25 +106,36 @@ class GameRecord(NamedTuple):
     terminal: np.ndarray
 
 
-class _Flat(NamedTuple):
-    """The window's states end to end (`R` rows: states ``0 .. T`` of every game), so a batch
-    is gathered by indexing. Rebuilt when games come or go; observations stay in the records.
+class DrawnBatch(NamedTuple):
+    """A batch's drawn positions and their targets, before the observations are gathered.
+
+    Attributes:
+        rows: `[N]` row of each position in the window's `FlatWindow`.
+        weights: `[N]` float32 importance weights.
+        game_ids: `[N]` int64 number of each position's game (see `Batch`).
+        positions: `[N]` int64 index of each position in its game.
+        targets: their `Targets`, as scalars (Reanalyze replaces policies in place).
     """
 
-    offsets: np.ndarray  # [G] first row of each game
-    lengths: np.ndarray  # [G] moves T of each game
-    terminal: np.ndarray  # [G] bool
-    game: np.ndarray  # [R] the game of each row (0 .. G-1)
-    state: np.ndarray  # [R] the state of each row in its game
-    action: np.ndarray  # [R] action taken at the state, -1 at the end state
-    reward_in: np.ndarray  # [R] reward of the move into the state (0 at state 0)
-    value_rewards: np.ndarray  # [R]
-    bootstrap: np.ndarray  # [R] row bootstrapped from, -1 for none
-    bootstrap_factor: np.ndarray  # [R]
-    root_value: np.ndarray  # [R] 0 where not searched
-    policy: np.ndarray  # [R, A] uniform where not searched
-    searched: np.ndarray  # [R] bool
-    priority: np.ndarray  # [R] priority ** alpha, 0 at each end state (never drawn)
+    rows: np.ndarray
+    weights: np.ndarray
+    game_ids: np.ndarray
+    positions: np.ndarray
+    targets: Targets
+
+
+class StoredStates(NamedTuple):
+    """What a search of `B` stored states starts from.
+
+    Attributes:
+        observations: `[B, *observation_shape]` float32 observations (frame stacks built).
+        legal: `[B, A]` bool legal actions.
+        to_play: `[B]` int64 player to play.
+    """
+
+    observations: np.ndarray
+    legal: np.ndarray
+    to_play: np.ndarray
 
 
 def _record_bytes(record: GameRecord) -> int:
@@ -127,10 +148,12 @@ class ReplayBuffer:
     Pseudocode: `ReplayBuffer`.
 
     Args:
-        config: reads `window_size`, `batch_size`, `num_unroll_steps`, `td_steps`,
-            `action_space_size`, the support sizes, `prioritized_replay`, `priority_alpha`,
-            `priority_beta`, `reanalyse_fraction`, `target_update_interval` and (to search
-            again) the search settings.
+        config: reads `window_size`, `batch_size`, `replay_memory_mb`, `td_steps`,
+            `action_space_size`, `observation_shape`, `stacked_frames`, the support sizes and
+            `value_transform`, `prioritized_replay`, `priority_alpha`, `priority_beta`,
+            `augment_symmetries` (with `game_factory`), `num_players`, and
+            `target_update_interval` and `reanalyse_fraction` to check that a `Reanalyser`
+            is given.
     """
 
     def __init__(self, config):
@@ -143,8 +166,7 @@ class ReplayBuffer:
         self.games_saved = 0
         self.max_priority = 1.0
         self.symmetries = config.game_factory.symmetries() if config.augment_symmetries else []
-        self.num_players = 1
-        self._flat: _Flat | None = None
+        self._flat: FlatWindow | None = None
 
     # ----- storing ------------------------------------------------------------------------
     def save_game(self, game: AbstractGame) -> None:
@@ -158,7 +180,6 @@ class ReplayBuffer:
         self.buffer.append(record)
         self._nbytes += _record_bytes(record)
         self._trim_to_memory_limit()
-        self.num_players = game.num_players
         self.games_saved += 1
         self._flat = None
 
@@ -196,6 +217,11 @@ class ReplayBuffer:
             np.array([game.terminal()]),
         )
 
+    @property
+    def num_players(self) -> int:
+        """The players of the stored games (`config.num_players`), alternating each move."""
+        return self.config.num_players
+
     def num_moves(self) -> int:
         """Return the number of moves (positions that can be drawn) held."""
         return sum(len(record.actions) for record in self.buffer)
@@ -209,18 +235,20 @@ class ReplayBuffer:
             "games": [tuple(record) for record in self.buffer],
             "games_saved": self.games_saved,
             "max_priority": self.max_priority,
-            "num_players": self.num_players,
         }
 
     def load_state_dict(self, state: dict) -> None:
-        """Restore what `state_dict` returned."""
+        """Restore what `state_dict` returned.
+
+        A state written before `config.num_players` also holds the games' ``num_players``;
+        the config's is the one read, so that key is left unread.
+        """
         self.buffer.clear()
         self.buffer.extend(GameRecord(*fields) for fields in state["games"])
         self._nbytes = sum(_record_bytes(record) for record in self.buffer)
         self._trim_to_memory_limit()
         self.games_saved = int(state["games_saved"])
         self.max_priority = float(state["max_priority"])
-        self.num_players = int(state["num_players"])
         self._flat = None
 
     # ----- priorities ---------------------------------------------------------------------
@@ -247,7 +275,8 @@ class ReplayBuffer:
             self.max_priority = max(self.max_priority, float(priority))
 
     # ----- sampling -----------------------------------------------------------------------
-    def _flatten(self) -> _Flat:
+    def flatten(self) -> FlatWindow:
+        """Return the window's states end to end (built again only when games came or went)."""
         if self._flat is not None:
             return self._flat
         records = list(self.buffer)
@@ -270,7 +299,7 @@ class ReplayBuffer:
             bootstrap.append(np.where(record.bootstrap_index >= 0,
                                       record.bootstrap_index + offset, -1))  # fmt: skip
             priority.append(np.append(record.priorities**self.config.priority_alpha, 0.0))
-        self._flat = _Flat(
+        self._flat = FlatWindow(
             offsets,
             lengths,
             np.array([bool(r.terminal[0]) for r in records]),
@@ -288,9 +317,9 @@ class ReplayBuffer:
         )
         return self._flat
 
-    def _observations(self, rows: np.ndarray) -> np.ndarray:
-        """Return the `[len(rows), *observation_shape]` observations of searched rows (the
-        frame stacks of image games, built here from the stored frames)."""
+    def observations(self, rows: np.ndarray) -> np.ndarray:
+        """Return the `[len(rows), *observation_shape]` observations of searched rows of
+        `flatten` (the frame stacks of image games, built here from the stored frames)."""
         flat = self._flat
         games, states = flat.game[rows], flat.state[rows]
         if not self.config.stacked_frames:
@@ -307,6 +336,14 @@ class ReplayBuffer:
             )  # fmt: skip
         return observations
 
+    def stored_states(self, rows: np.ndarray) -> StoredStates:
+        """Return what a search of the searched rows `rows` of `flatten` starts from."""
+        flat = self._flat
+        games, states = flat.game[rows], flat.state[rows]
+        legal = np.stack([self.buffer[g].legal[s] for g, s in zip(games, states)])
+        to_play = np.array([self.buffer[g].to_plays[s] for g, s in zip(games, states)])
+        return StoredStates(self.observations(rows), legal, to_play)
+
     def nbytes(self) -> int:
         """Return the bytes the stored games' arrays hold."""
         return self._nbytes
@@ -319,7 +356,7 @@ class ReplayBuffer:
         `i` of all `N` held with ``P(i) = p_i^alpha / sum_k p_k^alpha``, weight
         ``w_i = (N P(i))^-beta / max_j w_j`` over the batch.
         """
-        flat = self._flatten()
+        flat = self.flatten()
         if not self.config.prioritized_replay:
             games = rng.integers(len(flat.lengths), size=self.batch_size)
             positions = (rng.random(self.batch_size) * flat.lengths[games]).astype(np.int64)
@@ -335,8 +372,7 @@ class ReplayBuffer:
         num_unroll_steps: int,
         td_steps: int,
         rng: np.random.Generator,
-        network: Network | None = None,
-        target_network: Network | None = None,
+        reanalyser: Reanalyser | None = None,
     ) -> Batch:
         """Sample `batch_size` positions with their targets. Pseudocode: `sample_batch`.
 
@@ -344,12 +380,12 @@ class ReplayBuffer:
             num_unroll_steps: `K`.
             td_steps: must be the config's (the games' rewards were summed with it).
             rng: the source of positions, random actions past the end and symmetries.
-            network: the latest network, which searches again the positions Reanalyze
-                picks (needed when `reanalyse_fraction` > 0).
-            target_network: the network whose values bootstrap the value targets (needed
-                when `target_update_interval` > 0; otherwise the stored search values).
+            reanalyser: the target network whose values bootstrap the value targets and the
+                search that makes fresh policy targets (`Trainer.reanalyser`; needed when
+                `target_update_interval` or `reanalyse_fraction` is set). None: the stored
+                search values and visits (the pseudocode).
         """
-        return self.sample_batches(1, num_unroll_steps, td_steps, rng, network, target_network)[0]
+        return self.sample_batches(1, num_unroll_steps, td_steps, rng, reanalyser)[0]
 
     def sample_batches(
         self,
@@ -357,8 +393,7 @@ class ReplayBuffer:
         num_unroll_steps: int,
         td_steps: int,
         rng: np.random.Generator,
-        network: Network | None = None,
-        target_network: Network | None = None,
+        reanalyser: Reanalyser | None = None,
     ) -> list[Batch]:
         """Sample `count` batches at once (see `sample_batch`), from the same priorities.
 
@@ -370,129 +405,57 @@ class ReplayBuffer:
         config = self.config
         if td_steps != config.td_steps:
             raise ValueError("sample_batch: the games' rewards were summed with config.td_steps")
-        if config.target_update_interval and target_network is None:
-            raise ValueError("sample_batch: target_update_interval is set; give a target_network")
-        if config.reanalyse_fraction and network is None:
-            raise ValueError("sample_batch: reanalyse_fraction is set; give the latest network")
-        drawn = [self._draw(num_unroll_steps, rng, target_network) for _ in range(count)]
+        if config.target_update_interval and (reanalyser is None or
+                                              reanalyser.target_network is None):  # fmt: skip
+            raise ValueError("sample_batch: target_update_interval is set; give a Reanalyser "
+                             "with a target network (Trainer.reanalyser)")  # fmt: skip
+        if config.reanalyse_fraction and reanalyser is None:
+            raise ValueError("sample_batch: reanalyse_fraction is set; give a Reanalyser "
+                             "(Trainer.reanalyser)")  # fmt: skip
+        # Every batch's positions and random actions first, then the symmetries: the order
+        # the generator's numbers are taken in.
+        drawn = [self._draw(num_unroll_steps, rng, reanalyser) for _ in range(count)]
         if config.reanalyse_fraction:
-            reanalysed = int(round(config.reanalyse_fraction * self.batch_size))
-            self._reanalyse(drawn, reanalysed, network)
+            reanalyser.reanalyse(self, [draw.targets for draw in drawn])
         return [self._finish(draw, rng) for draw in drawn]
 
     def _draw(
-        self, num_unroll_steps: int, rng: np.random.Generator, target_network: Network | None
-    ) -> dict[str, np.ndarray]:
+        self, num_unroll_steps: int, rng: np.random.Generator, reanalyser: Reanalyser | None
+    ) -> DrawnBatch:
         """Draw a batch's positions and make their targets (as scalars)."""
-        config = self.config
         rows, weights = self.sample_positions(rng)
         flat = self._flat
-        games = flat.game[rows]
-        start = flat.state[rows]
-        length = flat.lengths[games][:, None]
-        # State index of every unroll step, and its row (the end state's past the end).
-        index = start[:, None] + np.arange(num_unroll_steps + 1)
-        beyond = index > length
-        unroll_rows = flat.offsets[games][:, None] + np.minimum(index, length)
-        absorbing = flat.terminal[games][:, None]
-
-        bootstrap = flat.bootstrap[unroll_rows]
-        bootstrap_values = self._bootstrap_values(bootstrap, target_network)
-        values = flat.value_rewards[unroll_rows] + flat.bootstrap_factor[unroll_rows] * (
-            bootstrap_values
-        )
-        values = np.where(beyond, 0.0, values)
-        rewards = np.where(beyond, 0.0, flat.reward_in[unroll_rows])
-        rewards[:, 0] = 0.0
-        searched = flat.searched[unroll_rows] & ~beyond
-        policies = flat.policy[unroll_rows]
-        policies[~searched] = 1.0 / config.action_space_size
-        known = np.where(beyond, absorbing, True).astype(np.float32)
-        reward_masks = known.copy()
-        reward_masks[:, 0] = 0.0  # no reward target at step 0: no move led there
-        masks = np.stack([known, reward_masks, searched.astype(np.float32)], axis=-1)
-
-        # Past the end of an episode the actions are random (pseudocode: the history slice).
-        action_index = start[:, None] + np.arange(num_unroll_steps)
-        actions = flat.action[flat.offsets[games][:, None] + np.minimum(action_index, length)]
-        random_actions = rng.integers(config.action_space_size, size=actions.shape)
-        actions = np.where(actions < 0, random_actions, actions)
+        bootstrap = flat.bootstrap[unroll_rows(flat, rows, num_unroll_steps)]
+        if reanalyser is None:
+            bootstrap_values = stored_bootstrap_values(flat, bootstrap)
+        else:
+            bootstrap_values = reanalyser.bootstrap_values(self, bootstrap)
+        num_actions = self.config.action_space_size
+        random_actions = rng.integers(num_actions, size=(len(rows), num_unroll_steps))
+        targets = make_target(flat, rows, num_unroll_steps, num_actions, bootstrap_values,
+                              random_actions)  # fmt: skip
         first_id = self.games_saved - len(self.buffer)
-        return dict(
-            rows=rows, unroll_rows=unroll_rows, searched=searched, weights=weights,
-            game_ids=games + first_id, positions=start, values=values, rewards=rewards,
-            policies=policies, masks=masks, actions=actions,
-        )  # fmt: skip
+        return DrawnBatch(rows, weights, flat.game[rows] + first_id, flat.state[rows], targets)
 
-    def _finish(self, draw: dict[str, np.ndarray], rng: np.random.Generator) -> Batch:
+    def _finish(self, draw: DrawnBatch, rng: np.random.Generator) -> Batch:
         """Gather the observations, map by a symmetry if asked, encode the supports."""
-        config = self.config
-        observations = self._observations(draw["rows"])
-        actions, policies = draw["actions"], draw["policies"]
+        config, targets = self.config, draw.targets
+        transform = config.value_transform
+        observations = self.observations(draw.rows)
+        actions, policies = targets.actions, targets.policies
         if self.symmetries:
             observations, actions, policies = self._augment(observations, actions, policies, rng)
         return Batch(
             observations,
             actions.astype(np.int32),
-            scalar_to_support(draw["values"], config.value_support_size, config.value_transform),
-            scalar_to_support(draw["rewards"], config.reward_support_size, config.value_transform),
+            scalar_to_support(targets.values, config.value_support_size, transform),
+            scalar_to_support(targets.rewards, config.reward_support_size, transform),
             policies.astype(np.float32),
-            draw["masks"],
-            draw["weights"],
-            draw["game_ids"],
-            draw["positions"],
+            targets.masks,
+            draw.weights,
+            draw.game_ids,
+            draw.positions,
         )
-
-    def _bootstrap_values(self, bootstrap: np.ndarray, target_network: Network | None):
-        """Return the value at each bootstrap row (0 where there is none): the stored search
-        value, or the target network's value of the stored observation."""
-        flat = self._flat
-        values = np.zeros(bootstrap.shape)
-        has = bootstrap >= 0
-        if target_network is None:
-            values[has] = flat.root_value[bootstrap[has]]
-            return values
-        unique, inverse = np.unique(bootstrap[has], return_inverse=True)
-        if len(unique):
-            fresh = target_network.initial_inference(self._observations(unique)).value
-            values[has] = np.asarray(fresh, dtype=np.float64).reshape(-1)[inverse]
-        return values
-
-    def _reanalyse(self, drawn: list[dict], count: int, network: Network) -> None:
-        """Replace, in place, the policy targets of the searched unroll states of the first
-        `count` positions of every drawn batch by the visit distributions of one batched
-        search of them all with `network` (no noise).
-
-        Paper appendix H (MuZero Reanalyze): the search is run again on stored states with
-        the latest parameters, for fresh policy targets.
-        """
-        from self_play.batched_mcts import SearchConfig, run_batched_mcts
-
-        rows = np.concatenate([draw["unroll_rows"][:count] for draw in drawn])
-        searched = np.concatenate([draw["searched"][:count] for draw in drawn])
-        unique, inverse = np.unique(rows[searched], return_inverse=True)
-        if not len(unique):
-            return
-        flat = self._flat
-        games, states = flat.game[unique], flat.state[unique]
-        legal = np.stack([self.buffer[g].legal[s] for g, s in zip(games, states)])
-        to_play = np.array([self.buffer[g].to_plays[s] for g, s in zip(games, states)])
-        result = run_batched_mcts(
-            SearchConfig.from_config(self.config),
-            network,
-            self._observations(unique),
-            legal,
-            to_play,
-            self.num_players,
-        )
-        counts = result.visit_counts.astype(np.float64)
-        fresh = (counts / np.maximum(counts.sum(axis=1, keepdims=True), 1.0))[inverse]
-        taken = 0
-        for draw in drawn:
-            mask = draw["searched"][:count]
-            number = int(mask.sum())
-            draw["policies"][:count][mask] = fresh[taken : taken + number]
-            taken += number
 
     def _augment(self, observations, actions, policies, rng: np.random.Generator):
         """Map each sample by a symmetry drawn uniformly (the identity among them), in place:

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from networks import BaseNetwork, SharedStorage
 from networks.transforms import logits_to_scalar, softmax, support_to_scalar
+from training.reanalyse import Reanalyser
 from training.replay_buffer import Batch, ReplayBuffer
 
 LOSS_NAMES = ("total", "value", "reward", "policy", "l2")
@@ -169,21 +170,20 @@ def _entropy(distributions: np.ndarray) -> np.ndarray:
 
 
 class Trainer:
-    """Owns the optimizer and the compiled update step of one network.
+    """Own the optimizer and the compiled update step of one network.
 
-    The step is a `tf.function` with a fixed signature (any batch size, no retracing). With
-    `config.target_update_interval` it also keeps the target network: a copy of the weights
-    taken every that many steps, whose values bootstrap the value targets (MuZero
-    Reanalyze, paper appendix H).
+    The step is a `tf.function` with a fixed signature (any batch size, no retracing). It
+    also holds the `reanalyser` of the network's batches (`training.reanalyse`): with
+    `config.target_update_interval` its target network is a copy of the weights taken
+    every that many steps, whose values bootstrap the value targets (MuZero Reanalyze,
+    paper appendix H).
     """
 
     def __init__(self, config, network: BaseNetwork):
         self.config = config
         self.network = network
-        self.target_network: BaseNetwork | None = None
-        if config.target_update_interval:
-            self.target_network = config.new_network()
-            self.update_target_network()
+        #: The target network and the fresh search of the batches `network` trains on.
+        self.reanalyser = Reanalyser(config, network)
         #: `[N]` value errors of the last step's positions (their new priorities).
         self.value_errors = np.zeros(0)
         self.optimizer = make_optimizer(config)
@@ -215,10 +215,10 @@ class Trainer:
         self.optimizer.apply_gradients(zip(gradients, variables))
         return losses, predictions
 
-    def update_target_network(self) -> None:
-        """Copy the trained weights into the target network."""
-        self.target_network.set_weights(self.network.get_weights())
-        self.target_network.steps = self.network.steps
+    @property
+    def target_network(self) -> BaseNetwork | None:
+        """The reanalyser's target network (None without `target_update_interval`)."""
+        return self.reanalyser.target_network
 
     def optimizer_state(self) -> list[np.ndarray]:
         """Return the optimizer's variables (step count, moments) as arrays."""
@@ -246,9 +246,7 @@ class Trainer:
         losses, predictions = self._step(*batch.tensors())
         self.network.steps += 1
         self.network.weights_changed()
-        interval = self.config.target_update_interval
-        if interval and self.network.steps % interval == 0:
-            self.update_target_network()
+        self.reanalyser.note_training_step()
         measured = diagnostics(
             self.config, batch, {name: value.numpy() for name, value in predictions.items()}
         )
@@ -282,9 +280,8 @@ def train_network(
     for _ in range(num_steps):
         if not batches:
             batches = replay_buffer.sample_batches(
-                ahead, config.num_unroll_steps, config.td_steps, rng, network,
-                trainer.target_network,
-            )  # fmt: skip
+                ahead, config.num_unroll_steps, config.td_steps, rng, trainer.reanalyser
+            )
         batch = batches.pop(0)
         losses = trainer.update_weights(batch)
         if config.prioritized_replay:

@@ -1,0 +1,154 @@
+"""The training targets of drawn positions, vectorised over a batch. Pseudocode: `make_target`.
+
+The pseudocode's `Game.make_target` makes the targets of one position, one unroll step at a
+time. Here the replay window's states lie end to end in flat arrays (`FlatWindow`, rebuilt
+by `ReplayBuffer` when its games change), so the targets of a whole batch are gathered by
+indexing them: no loop over positions, and no state of its own (a pure function of the
+window, the drawn rows and the values to bootstrap from).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+
+class FlatWindow(NamedTuple):
+    """The window's states end to end (`R` rows: states ``0 .. T`` of every game, `G` games),
+    so a batch is gathered by indexing. Observations stay in the game records.
+
+    Attributes:
+        offsets: `[G]` first row of each game.
+        lengths: `[G]` moves `T` of each game.
+        terminal: `[G]` bool: the game ended by the rules (its end state is absorbing).
+        game: `[R]` the game of each row (``0 .. G - 1``).
+        state: `[R]` the state of each row in its game.
+        action: `[R]` action taken at the state, -1 at the end state.
+        reward_in: `[R]` reward of the move into the state (0 at state 0).
+        value_rewards: `[R]` the discounted rewards of the n-step value target.
+        bootstrap: `[R]` row whose value the n-step target bootstraps from, -1 for none.
+        bootstrap_factor: `[R]` the discount that value is scaled by.
+        root_value: `[R]` search value, 0 where not searched.
+        policy: `[R, A]` float32 search visit distribution, uniform where not searched.
+        searched: `[R]` bool: the state was searched.
+        priority: `[R]` ``priority ** alpha``, 0 at each end state (never drawn).
+    """
+
+    offsets: np.ndarray
+    lengths: np.ndarray
+    terminal: np.ndarray
+    game: np.ndarray
+    state: np.ndarray
+    action: np.ndarray
+    reward_in: np.ndarray
+    value_rewards: np.ndarray
+    bootstrap: np.ndarray
+    bootstrap_factor: np.ndarray
+    root_value: np.ndarray
+    policy: np.ndarray
+    searched: np.ndarray
+    priority: np.ndarray
+
+
+class Targets(NamedTuple):
+    """The targets of `N` drawn positions unrolled `K` steps, as scalars.
+
+    Attributes:
+        unroll_rows: `[N, K + 1]` row of the state at each unroll step (the end state's
+            past the end of the game).
+        searched: `[N, K + 1]` bool: the step's state was searched, so it has a policy
+            target of its own (Reanalyze searches exactly these again).
+        values: `[N, K + 1]` float64 n-step value targets (0 past the end).
+        rewards: `[N, K + 1]` float64 reward of the move into each step (0 at step 0 and
+            past the end).
+        policies: `[N, K + 1, A]` float32 search visit distributions (uniform where not
+            searched).
+        masks: `[N, K + 1, 3]` float32: which of the value, reward and policy losses apply.
+        actions: `[N, K]` int64 actions taken from each step (random past the end).
+    """
+
+    unroll_rows: np.ndarray
+    searched: np.ndarray
+    values: np.ndarray
+    rewards: np.ndarray
+    policies: np.ndarray
+    masks: np.ndarray
+    actions: np.ndarray
+
+
+def unroll_rows(flat: FlatWindow, rows: np.ndarray, num_unroll_steps: int) -> np.ndarray:
+    """Return the `[N, K + 1]` rows of the states `rows` unroll through (`K` steps).
+
+    Past the end of a game every step stays at its end state's row.
+    """
+    games = flat.game[rows]
+    length = flat.lengths[games][:, None]
+    index = flat.state[rows][:, None] + np.arange(num_unroll_steps + 1)
+    return flat.offsets[games][:, None] + np.minimum(index, length)
+
+
+def stored_bootstrap_values(flat: FlatWindow, bootstrap: np.ndarray) -> np.ndarray:
+    """Return the stored search value at each of the `bootstrap` rows (0 where -1).
+
+    Pseudocode: the ``root_values[bootstrap_index]`` of `make_target`.
+    """
+    values = np.zeros(bootstrap.shape)
+    has = bootstrap >= 0
+    values[has] = flat.root_value[bootstrap[has]]
+    return values
+
+
+def make_target(
+    flat: FlatWindow,
+    rows: np.ndarray,
+    num_unroll_steps: int,
+    action_space_size: int,
+    bootstrap_values: np.ndarray,
+    random_actions: np.ndarray,
+) -> Targets:
+    """Return the targets of the positions at `rows`, each unrolled `K` steps.
+
+    Pseudocode: `make_target` (value, reward and policy of each unroll step) and the history
+    slice of `sample_batch` (the actions), for a whole batch at once. Past the end of the
+    episode the value and reward are 0 and the policy uniform; the value and reward losses
+    apply there only when the episode ended by the rules (an absorbing state), the policy
+    loss never; there is no reward target at step 0 (no move led there).
+
+    Args:
+        flat: the replay window's arrays.
+        rows: `[N]` rows of the drawn positions.
+        num_unroll_steps: `K`.
+        action_space_size: `A`.
+        bootstrap_values: `[N, K + 1]` value at the row each step's n-step target
+            bootstraps from (``flat.bootstrap[unroll_rows(...)]``; 0 where there is none):
+            the stored search values (`stored_bootstrap_values`) or a target network's.
+        random_actions: `[N, K]` actions to take past the end of the episode (drawn
+            uniformly, as the pseudocode's history slice leaves them to the model).
+    """
+    games = flat.game[rows]
+    start = flat.state[rows]
+    length = flat.lengths[games][:, None]
+    # State index of every unroll step, and its row (the end state's past the end).
+    index = start[:, None] + np.arange(num_unroll_steps + 1)
+    beyond = index > length
+    steps = flat.offsets[games][:, None] + np.minimum(index, length)
+    absorbing = flat.terminal[games][:, None]
+
+    values = flat.value_rewards[steps] + flat.bootstrap_factor[steps] * bootstrap_values
+    values = np.where(beyond, 0.0, values)
+    rewards = np.where(beyond, 0.0, flat.reward_in[steps])
+    rewards[:, 0] = 0.0
+    searched = flat.searched[steps] & ~beyond
+    policies = flat.policy[steps]
+    policies[~searched] = 1.0 / action_space_size
+    known = np.where(beyond, absorbing, True).astype(np.float32)
+    reward_masks = known.copy()
+    reward_masks[:, 0] = 0.0  # no reward target at step 0: no move led there
+    masks = np.stack([known, reward_masks, searched.astype(np.float32)], axis=-1)
+
+    # Past the end of an episode the actions are random (pseudocode: the history slice).
+    action_index = start[:, None] + np.arange(num_unroll_steps)
+    actions = flat.action[flat.offsets[games][:, None] + np.minimum(action_index, length)]
+    actions = np.where(actions < 0, random_actions, actions)
+    return Targets(steps, searched, values, rewards, policies, masks, actions)
