@@ -205,15 +205,9 @@ def search_policy_name(name: str, value: Any) -> None:
     Imported here, when a config is checked, so that importing `config` does not import
     self-play (which imports `config`).
     """
-    try:
-        from self_play.policies import SEARCH_POLICIES
-    except ModuleNotFoundError as error:
-        if error.name != "self_play.policies":
-            raise
-        policies: tuple[str, ...] = ("muzero",)  # a checkout without the policies package
-    else:
-        policies = tuple(SEARCH_POLICIES)
-    one_of(*policies)(name, value)
+    from self_play.policies import SEARCH_POLICIES
+
+    one_of(*SEARCH_POLICIES)(name, value)
 
 
 def image_stacked_frames(game_name: str, value: Any) -> int:
@@ -420,9 +414,11 @@ class MuZeroConfig:
     """Training steps between rows of the metrics CSV."""
     evaluation_interval: int = checked(non_negative_int, default=0)
     """Training steps between evaluations of a two-player run (not in the pseudocode): the
-    network plays greedy games in both seats against each of `evaluation_opponents`, and the
-    next metrics row holds the outcomes. 0: none. Evaluation uses its own random generators
-    and leaves the weights alone, so the training is the same with it and without it."""
+    network plays greedy games in both seats against each of `evaluation_opponents` at the
+    end of each training phase that passes a multiple of this (the multiple itself when
+    `training_steps_per_iteration` divides it), and the metrics row of that step holds the
+    outcomes. 0: none. Evaluation uses its own random generators and leaves the weights
+    alone, so the training is the same with it and without it."""
     evaluation_games: int = checked(positive_int, default=10)
     """Games per seat and opponent of one evaluation."""
     evaluation_opponents: tuple[str, ...] = checked(

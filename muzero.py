@@ -44,7 +44,7 @@ import numpy as np  # noqa: E402
 
 from config import GAMES, MuZeroConfig, config_factory  # noqa: E402
 from game.board_game import BoardGame, parse_move  # noqa: E402
-from game.opponents import OPPONENTS  # noqa: E402
+from game.opponents import OPPONENTS, opponents_of  # noqa: E402
 from networks import BaseNetwork, SharedStorage  # noqa: E402
 from self_play.arena import (  # noqa: E402
     evaluate_during_training,
@@ -628,6 +628,9 @@ def evaluate_command(argv: list[str]) -> int:
         )
         return 0
     opponent = args.opponent or "random"
+    if opponent not in opponents_of(config.game_name):
+        raise UsageError(f"no opponent {opponent!r} for {config.game_name!r}; valid: "
+                         f"{', '.join(opponents_of(config.game_name))}")  # fmt: skip
     try:
         results = play_both_seats(
             config, network, opponent, args.episodes, args.seed, args.random_opening

@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import muzero  # noqa: E402
 from game.connect4 import Connect4, connect4_drop, connect4_winner  # noqa: E402
 from self_play.arena import greedy_actions  # noqa: E402
-from self_play.selfplay import legal_mask  # noqa: E402
+from self_play.seam import legal_mask  # noqa: E402
 
 
 def winning_columns(board: np.ndarray, mark: int) -> list[int]:

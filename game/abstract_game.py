@@ -165,7 +165,8 @@ class AbstractGame(abc.ABC):
             policy: `[A]` the policy target (sums to 1 over the legal actions).
             root_value: the root's mean value, for the player to play.
         """
-        self.child_visits.append(np.asarray(policy, dtype=np.float32))
+        # A copy: a row of the search's `[B, A]` output would keep the whole batch alive.
+        self.child_visits.append(np.array(policy, dtype=np.float32))
         self.root_values.append(float(root_value))
         self.to_plays.append(self.to_play().index)
         legal = np.zeros(self.action_space_size, dtype=bool)

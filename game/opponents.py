@@ -162,7 +162,6 @@ def make_opponent(game_name: str, kind: str, rng: np.random.Generator):
 
 
 def opponents_of(game_name: str) -> tuple[str, ...]:
-    """Return the opponents `make_opponent` has for a game (none for a one-player game)."""
-    if game_name in ("tictactoe", "connect4"):
-        return ("random", "minimax", "expert")
-    return ()
+    """Return the opponents `make_opponent` has for a two-player game: all of `OPPONENTS`
+    for tic-tac-toe and Connect Four, the random player for any other."""
+    return OPPONENTS if game_name in ("tictactoe", "connect4") else OPPONENTS[:1]

@@ -5,7 +5,8 @@ The search is shaped like mctx's (`mctx/_src/search.py`): a struct-of-arrays `Tr
 `reward`, `discount`, `prior_logits` and `value`, and a search policy
 (`self_play.policies.SearchPolicy`) that sets the root's priors, selects an action at the
 root and at interior nodes, and turns the root's statistics into an action and a policy
-target. `search` -> `simulate` -> `expand` -> `backward` are the same for every policy.
+target. `run_batched_search` -> `_simulate` -> `_expand` -> `_backward` (mctx: `search`,
+`simulate`, `expand`, `backward`) are the same for every policy.
 
 Every simulation adds exactly one node to every tree, so simulation `s` creates node
 ``s + 1`` and all trees have the same node count. The formulas are the shared ones of
@@ -90,10 +91,17 @@ class Tree:
     yet expanded, so looking children up needs no masks.
 
     A node's edges are its `A` slots. Today slot `a` is action `a` for every node; the seam
-    leaves room for a node's own set of actions (a sampled search would add a
-    ``child_action`` field mapping each node's slots to the actions it sampled, and feed
-    those to the recurrent function) and for a second kind of node (chance nodes: a
-    ``kind`` field and a recurrent function per kind).
+    leaves room for a node's own set of actions and for a second kind of node, without
+    building them. A sampled search would add a ``child_action`` field mapping each node's
+    `K` slots to the actions it sampled, feed ``child_action[parents, slots]`` (float
+    vectors for continuous actions) to the recurrent function instead of the slots, and
+    return its policy target over the root's sampled actions (`RootStatistics` and
+    `SearchOutput` then gain the root's actions, and `store_search_statistics` stores
+    them). Chance nodes would add a ``kind`` field (decision or chance), a recurrent function
+    per kind (dynamics from a decision node, afterstate dynamics into a chance node), and a
+    selection rule for chance nodes beside the policy's `select_root` and `select_interior`.
+    `raw_value` (the network's value of every node) and `RootStatistics.child_q` are kept
+    for policies that mix them into their targets, as Gumbel MuZero's completed Q-values do.
 
     Attributes:
         children: `[B*N+1, A]` row of each child, `null` if not expanded.
@@ -266,7 +274,7 @@ def _backward(tree: Tree, leaves: np.ndarray, leaf_values) -> None:
 
     Walking up, a value becomes its parent's by ``reward + discount * value`` with each
     edge's own discount (negative where the player changes: the two-player deviation that
-    README's "Deviations" lists). The min-max statistics take every node's `q` on the way.
+    docs/deviations.md lists). The min-max statistics take every node's `q` on the way.
     """
     trees = np.arange(len(leaves))  # the trees whose walk has not passed the root
     nodes = leaves

@@ -53,7 +53,7 @@ def child_value(reward, value, discount: float, same_player):
 
     `reward` belongs to the player who moved (the parent's player); `value` to the child's
     player to play, so it changes sign when the player changes (the two-player deviation
-    from the pseudocode that README's "Deviations" lists).
+    from the pseudocode that docs/deviations.md lists).
     """
     if same_player is True:  # one player: no sign to choose
         return reward + discount * value

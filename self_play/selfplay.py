@@ -29,8 +29,12 @@ def play_game(
 
     With `explore` False there is no root noise and moves are greedy (temperature 0). A game
     cut short is searched once more at its final state (no noise, no move) so its value can
-    be bootstrapped.
+    be bootstrapped. This is MuZero's search only (`search_policy = "muzero"`); `SelfPlay`
+    plays any policy.
     """
+    if config.search_policy != "muzero":
+        raise ValueError(f"play_game plays the pseudocode's MuZero search, not search_policy "
+                         f"{config.search_policy!r}: use SelfPlay")  # fmt: skip
     game = config.new_game(seed=int(rng.integers(2**31)))
     while True:
         cut = game.ended() or len(game.history) >= config.max_moves

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -96,3 +97,17 @@ def test_frames_to_hold_475_by_hand(tmp_path):
     # the 20 is a 100 (19 x 500 + 100 = 9,600 >= 9,500): the window of episodes 2..21.
     assert cartpole.frames_to_hold(path) == 2200
     assert cartpole.frames_to_hold(path, target=501) is None
+
+
+def test_every_benchmark_imports():
+    # Each script's imports, in one process: a name moved out from under a benchmark fails
+    # here rather than when someone runs it.
+    benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
+    code = (
+        "import importlib.util, sys\n"
+        f"sys.path[:0] = [{str(benchmarks)!r}, {str(benchmarks.parent)!r}]\n"
+        f"for path in sorted(__import__('pathlib').Path({str(benchmarks)!r}).glob('*.py')):\n"
+        "    spec = importlib.util.spec_from_file_location(path.stem + '_checked', path)\n"
+        "    spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=benchmarks.parent)

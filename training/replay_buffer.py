@@ -49,7 +49,7 @@ class Batch(NamedTuple):
         actions: `[N, K]` int32 actions taken (random past the end of the episode).
         target_values: `[N, K + 1, 2 * value_support_size + 1]` value targets (two-hot).
         target_rewards: `[N, K + 1, 2 * reward_support_size + 1]` reward targets (two-hot).
-        target_policies: `[N, K + 1, A]` search visit distributions.
+        target_policies: `[N, K + 1, A]` the search policy targets (MuZero: visit distributions).
         masks: `[N, K + 1, 3]` float32: which of the value, reward and policy losses apply.
         weights: `[N]` float32 importance weights of the positions' losses (1 when uniform).
         game_ids: `[N]` int64 number of each position's game (`ReplayBuffer.games_saved`
@@ -82,7 +82,7 @@ class GameRecord(NamedTuple):
             when sampled.
         actions: `[T]` int64 actions taken.
         rewards: `[T]` float64 reward of each action, for the player who made it.
-        child_visits: `[S, A]` float32 search visit distributions.
+        child_visits: `[S, A]` float32 search policy targets (`SearchOutput.policy`).
         root_values: `[S]` float64 search values, for the player to play.
         to_plays: `[S]` int64 player to play.
         legal: `[S, A]` bool legal actions.

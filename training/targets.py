@@ -30,7 +30,7 @@ class FlatWindow(NamedTuple):
         bootstrap: `[R]` row whose value the n-step target bootstraps from, -1 for none.
         bootstrap_factor: `[R]` the discount that value is scaled by.
         root_value: `[R]` search value, 0 where not searched.
-        policy: `[R, A]` float32 search visit distribution, uniform where not searched.
+        policy: `[R, A]` float32 search policy target, uniform where not searched.
         searched: `[R]` bool: the state was searched.
         priority: `[R]` ``priority ** alpha``, 0 at each end state (never drawn).
     """
@@ -62,7 +62,7 @@ class Targets(NamedTuple):
         values: `[N, K + 1]` float64 n-step value targets (0 past the end).
         rewards: `[N, K + 1]` float64 reward of the move into each step (0 at step 0 and
             past the end).
-        policies: `[N, K + 1, A]` float32 search visit distributions (uniform where not
+        policies: `[N, K + 1, A]` float32 search policy targets (uniform where not
             searched).
         masks: `[N, K + 1, 3]` float32: which of the value, reward and policy losses apply.
         actions: `[N, K]` int64 actions taken from each step (random past the end).

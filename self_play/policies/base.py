@@ -21,6 +21,10 @@ class SearchPolicy(abc.ABC):
     and the policy target to train on. A policy is made for one search from the run's config
     (`self_play.policies.make_search_policy`), so it may precompute what a search needs.
 
+    A policy registered at run time (`register_search_policy`) is known to this process
+    only: Ray actors (`num_actors` >= 1) import the package afresh, so a policy they run
+    must have its entry in `SEARCH_POLICIES` itself.
+
     Args:
         config: the run's config (the policy reads its own settings from it).
     """
@@ -45,9 +49,10 @@ class SearchPolicy(abc.ABC):
         """Return the `[M]` edge to descend from each of `nodes` (`[M]` rows of `tree`,
         interior nodes of the trees `trees`)."""
 
+    @abc.abstractmethod
     def select_root(self, tree: Tree, nodes: np.ndarray, trees: np.ndarray) -> np.ndarray:
-        """Return the `[B]` edge to descend from each root (default: the interior rule)."""
-        return self.select_interior(tree, nodes, trees)
+        """Return the `[B]` edge to descend from each root (`nodes`, of the trees `trees`),
+        never an illegal one (``tree.illegal[nodes]`` is -inf there)."""
 
     @abc.abstractmethod
     def act(self, roots: RootStatistics, rng: np.random.Generator | None,
