@@ -75,24 +75,25 @@ def search(
     else:
         output = network.initial_inference(observations)
         root = RootOutput(output.policy_logits, output.value, output.hidden_state)
-        recurrent_fn = network_recurrent_fn(network, config.discount, config.num_players)
+        recurrent_fn = network_recurrent_fn(network, config.discount, config.num_players, batch)
         roots = run_batched_search(policy, root, recurrent_fn, legal, rng, add_noise)
     temperatures = np.broadcast_to(np.asarray(temperature, dtype=np.float64), (batch,))
     action, target = policy.act(roots, rng, temperatures)
     return SearchOutput(action, target, roots.visit_counts, roots.value)
 
 
-def network_recurrent_fn(network: Any, discount: float, num_players: int) -> RecurrentFn:
-    """Return the recurrent function of a MuZero network (mctx: `recurrent_fn`).
+def network_recurrent_fn(network: Any, discount: float, num_players: int,
+                         batch: int) -> RecurrentFn:  # fmt: skip
+    """Return the recurrent function of a MuZero network for `batch` trees (mctx:
+    `recurrent_fn`).
 
     Players alternate with every move, so with two players every edge changes the player to
     play and its discount is negated (see `RecurrentOutput.discount`).
     """
-    edge_discount = -discount if num_players > 1 else discount
+    discounts = np.full(batch, -discount if num_players > 1 else discount)
 
     def recurrent_fn(hidden_states: np.ndarray, actions: np.ndarray):
         output = network.recurrent_inference(hidden_states, actions)
-        discounts = np.full(len(actions), edge_discount)
         edge = RecurrentOutput(output.reward, discounts, output.policy_logits, output.value)
         return edge, output.hidden_state
 

@@ -425,15 +425,15 @@ class ReplayBuffer:
         """Draw a batch's positions and make their targets (as scalars)."""
         rows, weights = self.sample_positions(rng)
         flat = self._flat
-        bootstrap = flat.bootstrap[unroll_rows(flat, rows, num_unroll_steps)]
+        steps = unroll_rows(flat, rows, num_unroll_steps)
         if reanalyser is None:
-            bootstrap_values = stored_bootstrap_values(flat, bootstrap)
+            bootstrap_values = stored_bootstrap_values(flat, flat.bootstrap[steps])
         else:
-            bootstrap_values = reanalyser.bootstrap_values(self, bootstrap)
+            bootstrap_values = reanalyser.bootstrap_values(self, flat.bootstrap[steps])
         num_actions = self.config.action_space_size
         random_actions = rng.integers(num_actions, size=(len(rows), num_unroll_steps))
         targets = make_target(flat, rows, num_unroll_steps, num_actions, bootstrap_values,
-                              random_actions)  # fmt: skip
+                              random_actions, steps)  # fmt: skip
         first_id = self.games_saved - len(self.buffer)
         return DrawnBatch(rows, weights, flat.game[rows] + first_id, flat.state[rows], targets)
 

@@ -106,6 +106,7 @@ def make_target(
     action_space_size: int,
     bootstrap_values: np.ndarray,
     random_actions: np.ndarray,
+    steps: np.ndarray | None = None,
 ) -> Targets:
     """Return the targets of the positions at `rows`, each unrolled `K` steps.
 
@@ -125,14 +126,16 @@ def make_target(
             the stored search values (`stored_bootstrap_values`) or a target network's.
         random_actions: `[N, K]` actions to take past the end of the episode (drawn
             uniformly, as the pseudocode's history slice leaves them to the model).
+        steps: `unroll_rows(flat, rows, num_unroll_steps)` where the caller has them
+            already (None: computed here).
     """
     games = flat.game[rows]
     start = flat.state[rows]
     length = flat.lengths[games][:, None]
     # State index of every unroll step, and its row (the end state's past the end).
-    index = start[:, None] + np.arange(num_unroll_steps + 1)
-    beyond = index > length
-    steps = flat.offsets[games][:, None] + np.minimum(index, length)
+    beyond = start[:, None] + np.arange(num_unroll_steps + 1) > length
+    if steps is None:
+        steps = unroll_rows(flat, rows, num_unroll_steps)
     absorbing = flat.terminal[games][:, None]
 
     values = flat.value_rewards[steps] + flat.bootstrap_factor[steps] * bootstrap_values
