@@ -288,7 +288,22 @@ class MuZeroConfig:
     search_policy: str = checked(search_policy_name, default="muzero")
     """The member of the MuZero family that searches, by its name in
     `self_play.policies.SEARCH_POLICIES`: ``"muzero"`` is the paper's (pUCT over every
-    action, Dirichlet noise at the root, the visit counts as the policy target)."""
+    action, Dirichlet noise at the root, the visit counts as the policy target);
+    ``"gumbel"`` is Gumbel MuZero (Danihelka et al., 2022: Gumbel-Top-k and Sequential
+    Halving at the root, an improved policy from completed Q-values as the target; it
+    improves on the prior with as few as 2 simulations)."""
+    gumbel_scale: float = checked(finite_number, at_least_zero, default=1.0)
+    """Gumbel MuZero: scale of the Gumbel noise ``g`` added to the root logits when exploring
+    (mctx: ``gumbel_scale``); 0: a deterministic search. Searches without exploration
+    (evaluation) add none."""
+    max_considered_actions: int = checked(positive_int, default=16)
+    """Gumbel MuZero: actions the root considers, ``m`` of the paper (the top ``m`` of
+    ``g + logits``; mctx: ``max_num_considered_actions``, 16)."""
+    gumbel_c_visit: float = checked(finite_number, at_least_zero, default=50.0)
+    """Gumbel MuZero: ``c_visit`` of ``sigma(q) = (c_visit + max_b N(b)) * c_scale * q``
+    (paper eq. 8; mctx's ``maxvisit_init``, 50)."""
+    gumbel_c_scale: float = checked(positive_number, finite_number, default=0.1)
+    """Gumbel MuZero: ``c_scale`` of ``sigma`` (paper eq. 8; mctx's ``value_scale``, 0.1)."""
     dirichlet_alpha: float = checked(positive_number, finite_number, default=0.25)
     """Concentration of the root exploration noise."""
     root_exploration_fraction: float = checked(finite_number, fraction, default=0.25)

@@ -73,12 +73,20 @@ class RootStatistics(NamedTuple):
         prior: `[B, A]` the root priors searched with (noise included, 0 for illegal).
         child_q: `[B, A]` each visited child's value seen from the root,
             ``reward + discount * value`` (0 for unvisited children).
+        raw_value: `[B]` the network's value of each root, for the player to play.
+        noise: `[B, A]` the noise the policy drew for the root's actions beside their
+            priors (`SearchPolicy.root_noise`: Gumbel MuZero's ``g``; 0 for MuZero, whose
+            Dirichlet noise is in `prior`).
+        legal: `[B, A]` bool, the legal actions at each root.
     """
 
     visit_counts: np.ndarray
     value: np.ndarray
     prior: np.ndarray
     child_q: np.ndarray
+    raw_value: np.ndarray
+    noise: np.ndarray
+    legal: np.ndarray
 
 
 @dataclass
@@ -100,8 +108,9 @@ class Tree:
     them). Chance nodes would add a ``kind`` field (decision or chance), a recurrent function
     per kind (dynamics from a decision node, afterstate dynamics into a chance node), and a
     selection rule for chance nodes beside the policy's `select_root` and `select_interior`.
-    `raw_value` (the network's value of every node) and `RootStatistics.child_q` are kept
-    for policies that mix them into their targets, as Gumbel MuZero's completed Q-values do.
+    `raw_value` (the network's value of every node), `root_noise` and
+    `RootStatistics.child_q` are kept for policies that mix them into their choices and
+    targets, as Gumbel MuZero's completed Q-values do (`self_play.policies.gumbel`).
 
     Attributes:
         children: `[B*N+1, A]` row of each child, `null` if not expanded.
@@ -121,6 +130,8 @@ class Tree:
         minimum, maximum: `[B]` min-max statistics of each tree (pseudocode: `MinMaxStats`).
         offset, scale: `[B]` each tree's normalisation ``(q - offset) / scale``, refreshed
             after every backward pass (`search_math.normalization`).
+        root_noise: `[B, A]` the policy's `root_noise` of each tree's root actions (mctx:
+            ``extra_data.root_gumbel``).
     """
 
     children: np.ndarray
@@ -138,6 +149,7 @@ class Tree:
     maximum: np.ndarray
     offset: np.ndarray
     scale: np.ndarray
+    root_noise: np.ndarray
 
     @property
     def null(self) -> int:
@@ -171,6 +183,7 @@ class Tree:
             maximum=maximum,
             offset=offset,
             scale=scale,
+            root_noise=np.zeros((batch, num_actions)),
         )
 
     def root_statistics(self, roots: np.ndarray) -> RootStatistics:
@@ -178,7 +191,9 @@ class Tree:
         children = self.children[roots]
         visits = self.visit_count[children]
         child_q = np.where(visits > 0, self.q[children], 0.0)
-        return RootStatistics(visits, self.value(roots), self.prior[roots], child_q)
+        legal = np.isfinite(self.illegal[roots])
+        return RootStatistics(visits, self.value(roots), self.prior[roots], child_q,
+                              self.raw_value[roots], self.root_noise, legal)  # fmt: skip
 
 
 def run_batched_search(
@@ -192,7 +207,7 @@ def run_batched_search(
     """Search `B` roots at once: the root's priors, then `num_simulations` simulations.
 
     Pseudocode: the root expansion and noise of `play_game`, then `run_mcts` (mctx:
-    `search`). The settings come from `policy.config` (`num_simulations`, `discount`,
+    `search`). The policy draws its `root_noise` first, then its `root_prior`. The settings come from `policy.config` (`num_simulations`, `discount`,
     `known_bounds`).
 
     Args:
@@ -220,6 +235,7 @@ def run_batched_search(
     tree.discount[roots] = config.discount
     tree.illegal[roots] = np.where(legal, 0.0, -np.inf)
     add_noise = np.zeros(batch, bool) if add_noise is None else np.asarray(add_noise, bool)
+    tree.root_noise = policy.root_noise(legal, rng, add_noise)
     tree.prior[roots] = policy.root_prior(root.prior_logits, legal, rng, add_noise)
 
     for simulation in range(config.num_simulations):

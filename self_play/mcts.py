@@ -53,6 +53,7 @@ class Node:
         "children",
         "hidden_state",
         "reward",
+        "raw_value",
     )
 
     def __init__(self, prior: float):
@@ -63,6 +64,9 @@ class Node:
         self.children: dict[int, Node] = {}
         self.hidden_state: np.ndarray | None = None
         self.reward = 0.0
+        # The network's value at expansion, for `to_play` (not in the pseudocode; Gumbel
+        # MuZero's mixed value reads it).
+        self.raw_value = 0.0
 
     def expanded(self) -> bool:
         return len(self.children) > 0
@@ -172,6 +176,7 @@ def expand_node(
     node.to_play = to_play
     node.hidden_state = network_output.hidden_state[0]
     node.reward = float(network_output.reward[0])
+    node.raw_value = float(network_output.value[0])
     logits = np.asarray(network_output.policy_logits[0])
     legal = np.zeros(len(logits), dtype=bool)
     legal[list(actions)] = True

@@ -11,11 +11,13 @@ from __future__ import annotations
 from typing import Any
 
 from self_play.policies.base import SearchPolicy
+from self_play.policies.gumbel import GumbelPolicy
 from self_play.policies.muzero import MuZeroPolicy
 
 #: Every search policy by the name `config.search_policy` gives it.
 SEARCH_POLICIES: dict[str, type[SearchPolicy]] = {
     "muzero": MuZeroPolicy,
+    "gumbel": GumbelPolicy,
 }
 
 
@@ -31,5 +33,5 @@ def make_search_policy(config: Any) -> SearchPolicy:
     return SEARCH_POLICIES[config.search_policy](config)
 
 
-__all__ = ["SEARCH_POLICIES", "MuZeroPolicy", "SearchPolicy", "make_search_policy",
+__all__ = ["SEARCH_POLICIES", "GumbelPolicy", "MuZeroPolicy", "SearchPolicy", "make_search_policy",
            "register_search_policy"]  # fmt: skip

@@ -15,7 +15,7 @@ class SearchPolicy(abc.ABC):
     """The parts of a search that differ between MuZero, Gumbel MuZero and their kin.
 
     Shaped like mctx's policies (`mctx/_src/policies.py`): the batched search
-    (`self_play.batched_mcts.run_batched_search`) calls `root_prior` once, `select_root` and
+    (`self_play.batched_mcts.run_batched_search`) calls `root_noise` and `root_prior` once, `select_root` and
     `select_interior` at every step down the trees, and the search entry
     (`self_play.search`) calls `act` on the roots' statistics for the action to play
     and the policy target to train on. A policy is made for one search from the run's config
@@ -31,6 +31,18 @@ class SearchPolicy(abc.ABC):
 
     def __init__(self, config: Any):
         self.config = config
+
+    def root_noise(self, legal: np.ndarray, rng: np.random.Generator | None,
+                   add_noise: np.ndarray) -> np.ndarray:  # fmt: skip
+        """Return the `[B, A]` noise the policy keeps beside the root priors, drawn once a
+        search before `root_prior` (Gumbel MuZero's ``g``); by default none (zeros, no draw).
+
+        Args:
+            legal: `[B, A]` bool legal actions.
+            rng: the source of exploration noise.
+            add_noise: `[B]` bool, the roots that explore.
+        """
+        return np.zeros(legal.shape)
 
     @abc.abstractmethod
     def root_prior(self, logits: np.ndarray, legal: np.ndarray, rng: np.random.Generator | None,

@@ -112,4 +112,6 @@ class MuZeroPolicy(SearchPolicy):
             if child.visit_count:
                 child_q[0, action] = child_value(child.reward, child.value(), self.config.discount,
                                                  child.to_play == root.to_play)  # fmt: skip
-        return RootStatistics(visits, np.array([root.value()]), prior, child_q)
+        raw_value = np.array([root.raw_value])
+        return RootStatistics(visits, np.array([root.value()]), prior, child_q, raw_value,
+                              np.zeros_like(prior), legal[None].copy())  # fmt: skip
