@@ -207,8 +207,8 @@ def run_batched_search(
     """Search `B` roots at once: the root's priors, then `num_simulations` simulations.
 
     Pseudocode: the root expansion and noise of `play_game`, then `run_mcts` (mctx:
-    `search`). The policy draws its `root_noise` first, then its `root_prior`. The settings come from `policy.config` (`num_simulations`, `discount`,
-    `known_bounds`).
+    `search`). The policy draws its `root_noise` first, then its `root_prior`. The settings
+    come from `policy.config` (`num_simulations`, `discount`, `known_bounds`).
 
     Args:
         policy: sets the root priors and selects actions (`self_play.policies`).

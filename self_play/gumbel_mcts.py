@@ -130,7 +130,7 @@ def simulate(config: MuZeroConfig, network: Network, root: Node, action: int,
 
 
 def sequential_halving_search(config: MuZeroConfig, network: Network, root: Node,
-                              gumbel: np.ndarray, action_history: ActionHistory) -> None:  # fmt: skip
+                              gumbel: np.ndarray, history: ActionHistory) -> None:  # fmt: skip
     """Spend `num_simulations` on the root by Sequential Halving over Gumbel-Top-m.
 
     The top ``m = min(max_considered_actions, legal actions)`` actions by ``g + logits``;
@@ -151,7 +151,7 @@ def sequential_halving_search(config: MuZeroConfig, network: Network, root: Node
             while this_round and spent < budget:
                 action = best(this_round, root_scores(config, root, gumbel))
                 this_round.remove(action)
-                simulate(config, network, root, action, action_history)
+                simulate(config, network, root, action, history)
                 spent += 1
         scores = root_scores(config, root, gumbel)
         remaining = sorted(remaining, key=lambda a: (-scores[a], a))[: max(2, size // 2)]
@@ -191,8 +191,9 @@ def gumbel_reference_root(config: MuZeroConfig, network: Network, observation: n
     ``config.search = "reference"`` gives the policy to act on)."""
     from self_play.batched_mcts import RootStatistics
 
-    _, _, root, gumbel = gumbel_search(config, network, observation,
-                                       np.flatnonzero(legal).tolist(), to_play, rng, add_noise)  # fmt: skip
+    actions = np.flatnonzero(legal).tolist()
+    _, _, root, gumbel = gumbel_search(config, network, observation, actions, to_play, rng,
+                                       add_noise)  # fmt: skip
     visits = np.zeros((1, len(legal)), dtype=np.int64)
     prior, child_q = np.zeros((1, len(legal))), np.zeros((1, len(legal)))
     for action, child in root.children.items():

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from config import make_cartpole_config, make_tictactoe_config
+from networks.network import Network, NetworkOutput
 from self_play import search, search_games
 from self_play.batched_mcts import RecurrentOutput, RootOutput, run_batched_search
 from self_play.gumbel_mcts import (
@@ -17,7 +18,6 @@ from self_play.gumbel_mcts import (
 from self_play.mcts import Node
 from self_play.policies import GumbelPolicy, make_search_policy
 from self_play.policies.gumbel import completed_q, mixed_value, sequential_halving, sigma
-from networks.network import Network, NetworkOutput
 from tests.conftest import BanditNetwork, PerfectTicTacToeNetwork
 from tests.test_batched_mcts import cartpole_games
 from tests.test_networks import perturbed_network
@@ -141,7 +141,8 @@ def test_the_target_improves_on_the_prior_when_q_values_differ(num_simulations):
 
     def recurrent_fn(hidden, actions):
         out = network.recurrent_inference(hidden, actions)
-        return RecurrentOutput(out.reward, np.ones(1), out.policy_logits, out.value), out.hidden_state
+        edge = RecurrentOutput(out.reward, np.ones(1), out.policy_logits, out.value)
+        return edge, out.hidden_state
 
     roots = run_batched_search(policy, root, recurrent_fn, np.ones((1, 3), bool))
     actions, target = policy.act(roots, None, np.zeros(1))
@@ -241,15 +242,16 @@ class HashedModel(Network):
 
     def output(self, state, reward):
         actions = np.arange(1, self.num_actions + 1)
-        return NetworkOutput(2 * np.sin(state * 12.9898), reward,
-                             2 * np.sin(state[:, None] * actions * 3.1), state[:, None])  # fmt: skip
+        logits = 2 * np.sin(state[:, None] * actions * 3.1)
+        return NetworkOutput(2 * np.sin(state * 12.9898), reward, logits, state[:, None])
 
     def initial_inference(self, observations):
         state = np.asarray(observations, dtype=np.float64)[:, 0]
         return self.output(state, np.zeros(len(state)))
 
     def recurrent_inference(self, hidden_states, actions):
-        state = (np.asarray(hidden_states, dtype=np.float64)[:, 0] * 3 + np.asarray(actions) + 1) % 997
+        state = np.asarray(hidden_states, dtype=np.float64)[:, 0]
+        state = (state * 3 + np.asarray(actions) + 1) % 997
         return self.output(state, np.cos(state * 78.233))
 
     def training_steps(self):
@@ -280,8 +282,9 @@ def test_visit_counts_follow_the_schedule_for_every_budget_and_width():
 
     def recurrent_fn(hidden, actions):
         batch = len(actions)
-        output = RecurrentOutput(rng.normal(size=batch), np.full(batch, 0.9),
-                                 rng.normal(size=(batch, num_actions)), rng.normal(size=batch))  # fmt: skip
+        logits = rng.normal(size=(batch, num_actions))
+        output = RecurrentOutput(rng.normal(size=batch), np.full(batch, 0.9), logits,
+                                 rng.normal(size=batch))  # fmt: skip
         return output, hidden
 
     for num_simulations in (1, 2, 3, 7, 12, 33):
@@ -304,8 +307,11 @@ def test_visit_counts_follow_the_schedule_for_every_budget_and_width():
                 # reached[v]` get exactly v; the search must give the same numbers.
                 reached = np.bincount(before)
                 exactly = -np.diff(np.append(reached, 0))
-                np.testing.assert_array_equal(np.bincount(counts[counts > 0])[1:], exactly,
-                                              err_msg=f"{num_simulations=} {top=} {row=}")
+                np.testing.assert_array_equal(
+                    np.bincount(counts[counts > 0])[1:],
+                    exactly,
+                    err_msg=f"{num_simulations=} {top=} {row=}",
+                )
 
 
 def test_evaluation_searches_add_no_gumbel_noise():

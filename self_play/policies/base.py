@@ -15,8 +15,8 @@ class SearchPolicy(abc.ABC):
     """The parts of a search that differ between MuZero, Gumbel MuZero and their kin.
 
     Shaped like mctx's policies (`mctx/_src/policies.py`): the batched search
-    (`self_play.batched_mcts.run_batched_search`) calls `root_noise` and `root_prior` once, `select_root` and
-    `select_interior` at every step down the trees, and the search entry
+    (`self_play.batched_mcts.run_batched_search`) calls `root_noise` and `root_prior` once,
+    `select_root` and `select_interior` at every step down the trees, and the search entry
     (`self_play.search`) calls `act` on the roots' statistics for the action to play
     and the policy target to train on. A policy is made for one search from the run's config
     (`self_play.policies.make_search_policy`), so it may precompute what a search needs.
