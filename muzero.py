@@ -574,7 +574,8 @@ def load_run(run_dir: Path) -> tuple[MuZeroConfig, BaseNetwork]:
 def evaluate_command(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="muzero.py evaluate",
-        description="Play greedy games (no noise, temperature 0) with a trained run.",
+        description="Play greedy games (no noise, temperature 0) with a trained run, searching "
+        "as it did (its config's search_policy and num_simulations).",
         formatter_class=HelpFormatter,
     )
     parser.add_argument("run_dir", type=Path, help="a run folder, results/<game>/<timestamp>")
@@ -689,15 +690,23 @@ def evaluate(config: MuZeroConfig, network: BaseNetwork, episodes: int, seed: in
 def play_command(argv: list[str], read=input) -> int:
     parser = argparse.ArgumentParser(
         prog="muzero.py play",
-        description="Play a two-player game against a trained run.",
+        description="Play a two-player game against a trained run (searching as it did: its "
+        "config's search_policy and num_simulations).",
         formatter_class=HelpFormatter,
     )
     parser.add_argument("run_dir", type=Path, help="a run folder, results/<game>/<timestamp>")
     parser.add_argument(
         "--second", action="store_true", help="let MuZero move first (you play second)"
     )
+    parser.add_argument(
+        "--simulations", type=int, help="simulations per search (default: the run's config)"
+    )
     args = parser.parse_args(argv)
+    if args.simulations is not None and args.simulations < 1:
+        raise UsageError(f"--simulations must be positive, got {args.simulations}")
     config, network = load_run(args.run_dir)
+    if args.simulations is not None:
+        config = dataclasses.replace(config, num_simulations=args.simulations)
     game = config.new_game()
     if not isinstance(game, BoardGame):
         raise UsageError(f"play needs a two-player board game; {config.game_name} is not one")

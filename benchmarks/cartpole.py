@@ -1,19 +1,27 @@
 """Train MuZero on CartPole-v1, then play 100 greedy episodes (no noise, temperature 0).
 
-    python benchmarks/cartpole.py [--seed 0] [--training-steps N] [--set FIELD=VALUE ...]
+    python benchmarks/cartpole.py [--seed 0] [--training-steps N] [--max-minutes M]
+        [--set FIELD=VALUE ...]
     python benchmarks/cartpole.py --seeds 0-4 [--jobs 2] [...]
     python benchmarks/cartpole.py --seeds 0-4 --ablation [...]
+    python benchmarks/cartpole.py --seeds 0-4 --simulations-sweep [--policies muzero,gumbel]
+        [--budgets 2,4,8,16,50] [--max-minutes 5] [...]
     python benchmarks/cartpole.py --gym [...]   # through make_gym_config("CartPole-v1")
 
 Prints the training time, frames (environment steps of self-play), the greedy returns and
 the frames at which self-play first held 475: the mean return of 20 consecutive self-play
 episodes (with their exploration) reached 475, gymnasium's "solved" for CartPole-v1. The
 last line is a JSON object of the same figures. The run folder (CSV, PNG, weights) goes to
---results-dir. With ``--seeds``, each seed trains in its own process (``--jobs`` at once,
+--results-dir. ``--max-minutes`` stops training after M minutes (then the greedy episodes
+are played). With ``--seeds``, each seed trains in its own process (``--jobs`` at once,
 default one per core, each pinned to its own), then one line per seed and the median and
 range over seeds are printed. ``--ablation`` does that for the recipe with prioritized
 replay and Reanalyze each switched on and off (`ABLATION`) and prints a table of the median
-frames to hold 475.
+frames to hold 475. ``--simulations-sweep`` does it for each search policy (``--policies``,
+default muzero and gumbel) at each number of simulations (``--budgets``, default
+`SWEEP_BUDGETS`), each run with ``--set search_policy=P --set num_simulations=N``, and
+prints a table of the median greedy mean and frames to hold 475 per policy and budget; its
+JSON line (``"benchmark": "cartpole_simulations_sweep"``) holds every run.
 """
 
 from __future__ import annotations
@@ -32,10 +40,21 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as muzero.py: before numpy
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
-from seeds import parse_seeds, run_and_report, spread, strip_option  # noqa: E402
+from seeds import (  # noqa: E402
+    SWEEP_POLICIES,
+    cell_argv,
+    markdown_table,
+    median_range,
+    parse_seeds,
+    parse_sweep,
+    run_and_report,
+    spread,
+    strip_option,
+)
 
 import muzero  # noqa: E402
 from config import make_cartpole_config, make_gym_config  # noqa: E402
+from self_play.policies import SEARCH_POLICIES  # noqa: E402
 from training.run_files import save_run_info  # noqa: E402
 
 #: The return self-play must hold (mean of `HELD_EPISODES` consecutive episodes).
@@ -47,6 +66,8 @@ ABLATION = {
     "PER off, Reanalyze on": ["prioritized_replay=false", "reanalyse_fraction=0.5"],
     "PER off, Reanalyze off": ["prioritized_replay=false", "reanalyse_fraction=0"],
 }
+#: The simulations per search of ``--simulations-sweep``.
+SWEEP_BUDGETS = (2, 4, 8, 16, 50)
 
 
 def frames_to_hold(episodes_csv: Path, target: float = SOLVED_RETURN,
@@ -137,22 +158,55 @@ def main_ablation(seeds: list[int], jobs: int | None) -> None:
         results, done = run_and_report(__file__, seeds, variant_argv(sys.argv[1:], settings),
                                        jobs, describe)  # fmt: skip
         table[name] = {"settings": settings, "runs": results, **(summarise(done) if done else {})}
-    print("\n| variant | median frames to hold 475 (range) | seeds that held it | "
-          "training seconds: median (range) |")  # fmt: skip
-    print("| --- | --- | --- | --- |")
-    for name, row in table.items():
-        runs = [r for r in row["runs"] if "failed" not in r]
-        held = [r["frames_to_475"] for r in runs if r["frames_to_475"] is not None]
-        frames = row.get("frames_to_475_median")
+    results_table(["variant"], [([name], row["runs"]) for name, row in table.items()])
+    print(json.dumps({"benchmark": "cartpole_ablation", "seeds": seeds, "variants": table}))
+
+
+def main_sweep(seeds: list[int], jobs: int | None, cells: list[tuple[str, int]]) -> None:
+    """Train every seed with each search policy at each budget (`cells`); print a table of
+    the greedy means and the frames to hold 475, a row per cell, then the JSON line."""
+    sweep = []
+    for policy, simulations in cells:
+        print(f"=== {policy}, {simulations} simulations")
+        argv = cell_argv(sys.argv[1:], policy, simulations)
+        results, done = run_and_report(__file__, seeds, argv, jobs, describe)
+        sweep.append({"search_policy": policy, "num_simulations": simulations, "runs": results,
+                      **(summarise(done) if done else {})})  # fmt: skip
+    results_table(
+        ["search policy", "simulations"],
+        [([cell["search_policy"], str(cell["num_simulations"])], cell["runs"]) for cell in sweep],
+        greedy=True,
+    )
+    print(json.dumps({"benchmark": "cartpole_simulations_sweep", "seeds": seeds, "cells": sweep}))
+
+
+def results_table(labels: list[str], rows: list[tuple[list[str], list[dict]]],
+                  greedy: bool = False) -> None:  # fmt: skip
+    """Print a markdown table of recipes, a row each: its `labels`, then over its finished
+    runs (of ``rows``' pairs of labels and runs) the median (range) of the greedy means
+    (with `greedy`) and of the frames to hold 475 (a seed that never held it counts as
+    infinitely many frames in the median, and in no range), the seeds that held it and the
+    training seconds."""
+    header = [*labels, "median frames to hold 475 (range)", "seeds that held it",
+              "training seconds: median (range)"]  # fmt: skip
+    if greedy:
+        header.insert(len(labels), "greedy mean: median (range)")
+    cells = []
+    for row_labels, runs in rows:
+        done = [r for r in runs if "failed" not in r]
+        held = [r["frames_to_475"] for r in done if r["frames_to_475"] is not None]
+        never = [np.inf] * (len(done) - len(held))
+        frames = _median_or_none(held + never) if done else None
         frames_text = "never" if frames is None else f"{frames:,.0f}"
         if held:
             frames_text += f" ({min(held):,}-{max(held):,})"
-        seconds = [r["train_seconds"] for r in runs]
-        timing = (
-            f"{np.median(seconds):.0f} ({min(seconds):.0f}-{max(seconds):.0f})" if runs else "-"
-        )
-        print(f"| {name} | {frames_text} | {len(held)} of {len(runs)} | {timing} |")
-    print(json.dumps({"benchmark": "cartpole_ablation", "seeds": seeds, "variants": table}))
+        row = [*row_labels, frames_text, f"{len(held)} of {len(done)}",
+               median_range([r["train_seconds"] for r in done], digits=0)]  # fmt: skip
+        if greedy:
+            means = [r["greedy_mean_return"] for r in done if r["greedy_episodes"]]
+            row.insert(len(row_labels), median_range(means, digits=1))
+        cells.append(row)
+    markdown_table(header, cells)
 
 
 def main() -> None:
@@ -165,7 +219,17 @@ def main() -> None:
         action="store_true",
         help="with --seeds: prioritized replay and Reanalyze each on and off",
     )
+    parser.add_argument(
+        "--simulations-sweep",
+        action="store_true",
+        help="with --seeds: each search policy at each number of simulations",
+    )
+    parser.add_argument("--policies", help="with --simulations-sweep: search policies "
+                        f"(default: {','.join(SWEEP_POLICIES)})")  # fmt: skip
+    parser.add_argument("--budgets", help="with --simulations-sweep: simulations per search "
+                        f"(default: {','.join(map(str, SWEEP_BUDGETS))})")  # fmt: skip
     parser.add_argument("--training-steps", type=int)
+    parser.add_argument("--max-minutes", type=float, help="stop training after M minutes")
     parser.add_argument("--stop-when-held", action="store_true",
                         help="stop training once self-play held 475 (see above)")  # fmt: skip
     parser.add_argument("--episodes", type=int, default=100)
@@ -175,8 +239,22 @@ def main() -> None:
                         help="the config `python muzero.py --game CartPole-v1` builds "
                         "(make_gym_config) instead of make_cartpole_config")  # fmt: skip
     args = parser.parse_args()
-    if args.ablation and not args.seeds:
-        parser.error("--ablation needs --seeds")
+    if (args.ablation or args.simulations_sweep) and not args.seeds:
+        parser.error(f"{'--ablation' if args.ablation else '--simulations-sweep'} needs --seeds")
+    if args.ablation and args.simulations_sweep:
+        parser.error("--ablation and --simulations-sweep are two benchmarks: one at a time")
+    if (args.policies or args.budgets) and not args.simulations_sweep:
+        parser.error("--policies and --budgets are options of --simulations-sweep")
+    try:
+        max_seconds = muzero.parse_max_minutes(args.max_minutes)
+    except muzero.UsageError as error:
+        parser.error(str(error))
+    if args.simulations_sweep:
+        policies = args.policies or ",".join(SWEEP_POLICIES)
+        budgets = args.budgets or ",".join(map(str, SWEEP_BUDGETS))
+        cells = parse_sweep(policies, budgets, SEARCH_POLICIES)
+        main_sweep(parse_seeds(args.seeds), args.jobs, cells)
+        return
     if args.seeds:
         (main_ablation if args.ablation else main_seeds)(parse_seeds(args.seeds), args.jobs)
         return
@@ -190,7 +268,7 @@ def main() -> None:
     run_dir = muzero.make_run_dir(Path(args.results_dir) / f"seed{args.seed}")
     save_run_info(run_dir, config.to_dict(), {"game": game, "overrides": overrides})
     start = time.perf_counter()
-    network = muzero.muzero(config, run_dir, progress=sys.stderr.isatty(),
+    network = muzero.muzero(config, run_dir, progress=sys.stderr.isatty(), max_seconds=max_seconds,
                             stop_return=SOLVED_RETURN if args.stop_when_held else None)  # fmt: skip
     train_seconds = time.perf_counter() - start
     returns = []

@@ -4,7 +4,9 @@ Used by ``cartpole.py --seeds 0-4`` and ``board_game.py ... --seeds 0-2``: each 
 its own process (the same script with ``--seed S``), ``--jobs`` of them at once (default:
 one per core), each pinned to its own share of the cores (one core each by default; all
 of them with ``--jobs 1``, for runs whose actors need several), and the last line each
-prints (a JSON object) is collected.
+prints (a JSON object) is collected. ``--simulations-sweep`` (`parse_sweep`, `cell_argv`) runs
+that for each search policy at each number of simulations; `markdown_table` prints the
+table of a sweep or an ablation.
 """
 
 from __future__ import annotations
@@ -12,10 +14,14 @@ from __future__ import annotations
 import json
 import os
 import queue
+import statistics
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
+
+#: The search policies (`config.search_policy`) a ``--simulations-sweep`` compares.
+SWEEP_POLICIES = ("muzero", "gumbel")
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -114,3 +120,51 @@ def run_and_report(
         line = f"FAILED (exit {r['failed']})" if "failed" in r else describe(r)
         print(f"seed {r['seed']}: {line}")
     return results, [r for r in results if "failed" not in r]
+
+
+def parse_sweep(policies: str, budgets: str, known: Collection[str]) -> list[tuple[str, int]]:
+    """Return the cells of a ``--simulations-sweep``: each of `policies` (comma-separated
+    names, each one of `known`) with each of `budgets` (comma-separated simulations)."""
+    names = [name.strip() for name in policies.split(",")]
+    unknown = [name for name in names if name not in known]
+    if unknown or len(set(names)) != len(names):
+        raise SystemExit(f"--policies: {policies!r} must name distinct search policies of "
+                         f"{', '.join(sorted(known))}")  # fmt: skip
+    try:
+        counts = [int(part) for part in budgets.split(",")]
+    except ValueError:
+        raise SystemExit(f"--budgets: {budgets!r} is not a list such as 4,8,16") from None
+    if min(counts) < 1 or len(set(counts)) != len(counts):
+        raise SystemExit(f"--budgets: {budgets!r} must name distinct positive simulations")
+    return [(name, count) for name in names for count in counts]
+
+
+def cell_argv(argv: Sequence[str], policy: str, simulations: int) -> list[str]:
+    """Return the options of one sweep cell's runs: the parent's without its sweep options,
+    then ``--set search_policy=P --set num_simulations=N`` (after any of the parent's own
+    ``--set``, so these win)."""
+    kept = strip_option([item for item in argv if item != "--simulations-sweep"],
+                        "--policies", "--budgets")  # fmt: skip
+    return [*kept, "--set", f"search_policy={policy}", "--set", f"num_simulations={simulations}"]
+
+
+def median_range(values: Sequence[float], digits: int | None = None) -> str:
+    """A table cell of some figures over seeds: ``median (min-max)``, "-" for none. With
+    `digits` None a whole number is shown whole (and a median between two, to one digit)."""
+    if not values:
+        return "-"
+
+    def number(value: float) -> str:
+        if digits is None:
+            return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+        return f"{value:,.{digits}f}"
+
+    return f"{number(statistics.median(values))} ({number(min(values))}-{number(max(values))})"
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+    """Print a markdown table (after a blank line): `header`, then `rows` of cells."""
+    print("\n| " + " | ".join(header) + " |")
+    print("|" + " --- |" * len(header))
+    for row in rows:
+        print("| " + " | ".join(row) + " |")

@@ -410,3 +410,73 @@ def test_ctrl_c_in_any_command_exits_130(monkeypatch, capsys, command):
     argv = [] if command == "train" else [command, "somewhere"]
     assert muzero.main(argv) == 130
     assert capsys.readouterr().err == "interrupted\n"
+
+
+# ----- evaluate and play search as the run did -----------------------------------------------
+
+
+@pytest.fixture
+def recording_policy(monkeypatch):
+    """Register ``"recording"``, MuZero's search noting the simulations of every root it
+    acts on; return that list (the policy is unregistered after the test)."""
+    from self_play.policies import SEARCH_POLICIES, MuZeroPolicy, register_search_policy
+
+    searched: list[int] = []
+
+    class RecordingPolicy(MuZeroPolicy):
+        def act(self, roots, rng, temperature):
+            searched.extend(int(n) for n in roots.visit_counts.sum(axis=1))
+            return super().act(roots, rng, temperature)
+
+    monkeypatch.setitem(SEARCH_POLICIES, "recording", MuZeroPolicy)  # removed at the end
+    register_search_policy("recording", RecordingPolicy)
+    return searched
+
+
+def untrained_run(run_dir: Path, game: str, **settings) -> Path:
+    """A run folder of `game` whose saved config (config.json, not run.json's overrides) has
+    `settings`, with the weights of a new network."""
+    from config import GAMES
+    from training.metrics import RunLog
+    from training.run_files import save_run_info
+
+    config = GAMES[game](**settings)
+    save_run_info(run_dir, config.to_dict(), {"game": game, "overrides": {}})
+    RunLog(run_dir, 10, tensorboard=False).save_weights(config.new_network().get_weights())
+    return run_dir
+
+
+@pytest.mark.parametrize("game", ["cartpole", "tictactoe"])
+def test_evaluate_searches_as_the_run_did(tmp_path, capsys, recording_policy, game):
+    run_dir = untrained_run(tmp_path, game, search_policy="recording", num_simulations=3)
+    status, out, err = run_main(capsys, "evaluate", run_dir, "--episodes", 1)
+    assert status == 0, err
+    assert recording_policy and set(recording_policy) == {3}, "the run's policy, 3 simulations"
+    recording_policy.clear()
+    status, out, err = run_main(capsys, "evaluate", run_dir, "--episodes", 1, "--simulations", 5)
+    assert status == 0, err
+    assert recording_policy and set(recording_policy) == {5}
+
+
+def test_play_searches_as_the_run_did(tmp_path, capsys, recording_policy):
+    run_dir = untrained_run(tmp_path, "tictactoe", search_policy="recording", num_simulations=3)
+
+    def end_of_input(prompt):
+        raise EOFError
+
+    assert muzero.play_command([str(run_dir), "--second"], read=end_of_input) == 0
+    assert "MuZero plays" in capsys.readouterr().out
+    assert recording_policy == [3]  # MuZero's first move, then the game is abandoned
+    recording_policy.clear()
+    assert muzero.play_command([str(run_dir), "--second", "--simulations", "6"],
+                               read=end_of_input) == 0  # fmt: skip
+    assert recording_policy == [6]
+
+
+@pytest.mark.parametrize("command", ["evaluate", "play"])
+@pytest.mark.parametrize("simulations", ["0", "-2"])
+def test_simulations_must_be_positive(tmp_path, capsys, command, simulations):
+    run_dir = untrained_run(tmp_path, "tictactoe")
+    status, out, err = run_main(capsys, command, run_dir, "--simulations", simulations)
+    assert status == 2 and out == ""
+    assert err == f"muzero.py: error: --simulations must be positive, got {simulations}\n"

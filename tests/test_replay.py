@@ -7,6 +7,7 @@ from config import make_cartpole_config
 from game import ActionHistory
 from networks.transforms import scalar_to_support
 from self_play import SelfPlay
+from self_play.gumbel_mcts import gumbel_search
 from self_play.mcts import Node, expand_node, root_visit_counts, run_mcts
 from tests.conftest import ScriptedGame
 from training import Reanalyser, ReplayBuffer, Trainer, compute_losses
@@ -237,6 +238,31 @@ def test_a_reanalysed_policy_target_is_a_fresh_reference_search(played):
                                        atol=1e-6)  # fmt: skip
             changed += not np.allclose(counts / counts.sum(), game.child_visits[state])
     assert changed > 0  # the noise and sampling of self-play are gone from the new targets
+
+
+def test_a_reanalysed_policy_target_with_gumbel_is_the_reference_gumbel_target(played):
+    # With search_policy = "gumbel", Reanalyze's targets come from the same search: the
+    # improved policy of the reference Gumbel search of each state (no noise), not counts.
+    network, games = played
+    config = small_config(target_update_interval=1, reanalyse_fraction=0.5, batch_size=8,
+                          search_policy="gumbel")  # fmt: skip
+    reanalyser = Reanalyser(config, network, target_network=network)
+    batch = filled(config, games).sample_batch(3, config.td_steps, np.random.default_rng(7),
+                                               reanalyser)  # fmt: skip
+    checked = 0
+    for row in range(4):  # the reanalysed half
+        game = games[batch.game_ids[row]]
+        for step in range(4):
+            state = batch.positions[row] + step
+            if batch.masks[row, step, 2] == 0:
+                continue
+            _, target, _, _ = gumbel_search(config, network, game.make_image(int(state)), [0, 1],
+                                            0, None, False)  # fmt: skip
+            np.testing.assert_allclose(batch.target_policies[row, step], target, atol=1e-6)
+            assert not np.allclose(target * config.num_simulations,
+                                   np.round(target * config.num_simulations))  # fmt: skip
+            checked += 1
+    assert checked > 4
 
 
 def test_the_replay_buffer_round_trips_through_its_state(played):

@@ -38,6 +38,8 @@ ACCEPTED = {
     ("replay_memory_mb", "0"): "no cap on the replay's memory but window_size",
     ("actor_gpus", "0"): "actors search on CPUs",
     ("learner_cpus", "0"): "no CPUs kept for the learner",
+    ("gumbel_scale", "0"): "no Gumbel noise: a deterministic Gumbel search",
+    ("gumbel_c_visit", "0"): "sigma without the visit offset",
     # 1.5 is a fine float for these (it is refused for every int and for bounded floats).
     ("pb_c_base", "1.5"): "",
     ("pb_c_init", "1.5"): "",
@@ -49,6 +51,9 @@ ACCEPTED = {
     ("weight_decay", "1.5"): "",
     ("value_loss_weight", "1.5"): "",
     ("priority_alpha", "1.5"): "",
+    ("gumbel_scale", "1.5"): "",
+    ("gumbel_c_visit", "1.5"): "",
+    ("gumbel_c_scale", "1.5"): "",
 }
 
 
@@ -68,6 +73,16 @@ def cases():
                     continue
                 seen.add(key)
                 yield pytest.param(game, field, value, id=f"{game}-{field}={value}")
+
+
+@pytest.fixture(autouse=True)
+def no_training(monkeypatch):
+    """Every test here expects a refusal: a value wrongly accepted fails at once, not after a run."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the run started: the value was accepted")
+
+    monkeypatch.setattr(muzero, "muzero", refuse)
 
 
 @pytest.mark.parametrize("game,field,value", list(cases()))
@@ -145,8 +160,9 @@ def test_the_games_own_shape_is_not_settable(tmp_path, capsys):
 
 def test_a_search_policy_that_is_not_registered_names_the_registered_ones(tmp_path, capsys):
     results = tmp_path / "results"
-    status = muzero.main(["--results-dir", str(results), "--set", "search_policy=gumbel"])
+    status = muzero.main(["--results-dir", str(results), "--set", "search_policy=alphazero"])
     err = capsys.readouterr().err
     assert status == 2 and len(err.strip().splitlines()) == 1, err
-    assert "search_policy must be one of muzero" in err and "got 'gumbel'" in err
+    assert "search_policy must be one of" in err and "gumbel" in err and "muzero" in err, err
+    assert "got 'alphazero'" in err, err
     assert not results.exists()
