@@ -77,7 +77,7 @@ def cases():
 
 @pytest.fixture(autouse=True)
 def no_training(monkeypatch):
-    """Every test here expects a refusal: a value wrongly accepted fails at once, not after a run."""
+    """Every test here expects a refusal: a value wrongly accepted fails at once, not later."""
 
     def refuse(*args, **kwargs):
         raise AssertionError("the run started: the value was accepted")
