@@ -11,7 +11,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
-from seeds import parse_seeds, run_seeds, spread, strip_option  # noqa: E402
+from seeds import (  # noqa: E402
+    cell_argv,
+    median_range,
+    parse_seeds,
+    parse_sweep,
+    run_seeds,
+    spread,
+    strip_option,
+)
 
 
 def test_parse_seeds():
@@ -84,6 +92,49 @@ def test_cartpole_ablation_runs_stop_when_held_and_get_their_settings():
     assert set(cartpole.ABLATION) == {
         f"PER {per}, Reanalyze {ra}" for per in ("on", "off") for ra in ("on", "off")
     }
+
+
+def test_a_sweep_is_every_policy_at_every_budget_and_refuses_bad_lists():
+    known = ("muzero", "gumbel")
+    assert parse_sweep("muzero,gumbel", "2,16", known) == [
+        ("muzero", 2), ("muzero", 16), ("gumbel", 2), ("gumbel", 16)
+    ]  # fmt: skip
+    for policies, budgets in [("muzero,alphazero", "4"), ("gumbel,gumbel", "4"),
+                              ("gumbel", "4,x"), ("gumbel", "0,4"), ("gumbel", "4,4")]:  # fmt: skip
+        with pytest.raises(SystemExit, match="--policies|--budgets"):
+            parse_sweep(policies, budgets, known)
+
+
+def test_a_sweep_cell_runs_the_parents_options_with_its_policy_and_budget_last():
+    argv = ["--seeds", "0-4", "--simulations-sweep", "--policies", "gumbel", "--budgets=2,4",
+            "--max-minutes", "5", "--set", "num_simulations=50"]  # fmt: skip
+    assert cell_argv(argv, "gumbel", 4) == [
+        "--seeds", "0-4", "--max-minutes", "5", "--set", "num_simulations=50",
+        "--set", "search_policy=gumbel", "--set", "num_simulations=4",
+    ]  # fmt: skip
+
+
+def test_median_range_cells():
+    assert median_range([]) == "-"
+    assert median_range([3, 1, 2]) == "2 (1-3)"
+    assert median_range([1, 2]) == "1.5 (1-2)"
+    assert median_range([500.0, 480.25, 12_000.0], digits=1) == "500.0 (480.2-12,000.0)"
+
+
+def test_the_sweep_table_counts_a_seed_that_never_held_in_the_median(capsys):
+    import cartpole
+
+    def run(frames, greedy):
+        return {"frames_to_475": frames, "greedy_mean_return": greedy, "greedy_episodes": 100,
+                "train_seconds": 60.0}  # fmt: skip
+
+    runs = [run(1000, 500.0), run(None, 120.0), run(None, 300.0), {"seed": 3, "failed": 1}]
+    cartpole.results_table(["search policy", "simulations"], [(["gumbel", "2"], runs)],
+                           greedy=True)  # fmt: skip
+    row = capsys.readouterr().out.strip().splitlines()[-1]
+    # Of three finished seeds two never held 475: the median is "never"; the range is the
+    # seed that held; the failed seed counts nowhere.
+    assert row == "| gumbel | 2 | 300.0 (120.0-500.0) | never (1,000-1,000) | 1 of 3 | 60 (60-60) |"
 
 
 def test_frames_to_hold_475_by_hand(tmp_path):
