@@ -898,7 +898,8 @@ def make_tictactoe_config(**overrides: Any) -> MuZeroConfig:
         augment_symmetries=True,
         # Read by search_policy="gumbel" only. With the paper's scale 1, Gumbel-16 self-play
         # reached too few positions once the prior was sharp: seed 0 lost 9 of 94 lines moving
-        # second to the perfect player, 2 of 83 at scale 2, none at 3 (docs/gumbel.md).
+        # second to the perfect player, 2 of 83 at scale 2; at 3 seeds 0-2 lose none
+        # (docs/gumbel.md).
         gumbel_scale=3.0,
     )
     settings.update(overrides)
