@@ -2,13 +2,18 @@
 
     taskset -c 0 python benchmarks/train_throughput.py [--steps 200] [--json]
     python benchmarks/train_throughput.py --game connect4 --compare-jit [--set FIELD=VALUE]
+    taskset -c 0 python benchmarks/train_throughput.py --loop [--steps 1000] [--json]
 
 Times sampling a batch from a replay buffer of self-played games and the compiled update
 step, separately and together (median over blocks of steps). `--game` picks the config
 (CartPole's fully connected network by default; `connect4` / `tictactoe` the residual one as
 configured, XLA on or off as its config says). `--compare-jit` times the plain and the
 XLA-compiled (`jit_compile`) update step in alternating blocks of the same run and prints
-their ratio. With --json the last line is a JSON object of the figures.
+their ratio. `--loop` times instead the main loop's training phases as a run takes them
+(`train_network` with the config's prioritized replay, priorities and target-network
+bootstraps, a metrics row and its TensorBoard scalars every `log_interval` steps), in phases
+of `training_steps_per_iteration` steps, median over the phases. With --json the last line
+is a JSON object of the figures.
 """
 
 from __future__ import annotations
@@ -28,8 +33,34 @@ import numpy as np  # noqa: E402
 
 import muzero  # noqa: E402
 from config import GAMES  # noqa: E402
+from networks import SharedStorage  # noqa: E402
 from self_play import SelfPlay  # noqa: E402
-from training import ReplayBuffer, Trainer  # noqa: E402
+from training import ReplayBuffer, Trainer, train_network  # noqa: E402
+from training.monitor import RunMonitor  # noqa: E402
+
+
+def time_training_loop(config, network, replay, steps: int, rng) -> dict:
+    """Return the median seconds a training step takes in the main loop's phases."""
+    import tempfile
+
+    trainer = Trainer(config, network)
+    storage = SharedStorage(config.new_network)
+    phase = config.training_steps_per_iteration
+    with tempfile.TemporaryDirectory() as run_dir:
+        monitor = RunMonitor(config, run_dir, progress=False, resume=False, network=network,
+                             replay_buffer=replay, trainer=trainer)  # fmt: skip
+        seconds = []
+        for number in range(max(steps // phase, 1) + 1):  # the first phase compiles
+            monitor.begin_phase(network.training_steps() + phase)
+            took = train_network(config, storage, replay, trainer, phase, rng,
+                                 monitor.training_step)  # fmt: skip
+            monitor.end_phase(phase, took)
+            if number:
+                seconds.append(took / phase)
+        monitor.close()
+    step = float(np.median(seconds))
+    return {"loop_step_ms": round(step * 1e3, 3), "loop_steps_per_s": round(1 / step, 2),
+            "phase_steps": phase, "phases": len(seconds)}  # fmt: skip
 
 
 def main() -> None:
@@ -39,6 +70,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--unroll-steps", type=int, default=5)
     parser.add_argument("--compare-jit", action="store_true")
+    parser.add_argument("--loop", action="store_true", help="time the main loop's phases")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -53,6 +85,18 @@ def main() -> None:
     for game in stats.finished:
         replay.save_game(game)
     k, td = config.num_unroll_steps, config.td_steps
+    if args.loop:
+        figures = {"game": args.game, **time_training_loop(config, network, replay, args.steps,
+                                                           rng)}  # fmt: skip
+        print(
+            f"{args.game}: the main loop's training phases ({figures['phases']} of "
+            f"{figures['phase_steps']} steps, {len(replay)} games in the buffer; cpu affinity: "
+            f"{sorted(os.sched_getaffinity(0))}): {figures['loop_step_ms']:.2f} ms a step, "
+            f"{figures['loop_steps_per_s']:.1f} steps/s"
+        )
+        if args.json:
+            print(json.dumps(figures))
+        return
     variants = {"plain": False, "xla": True} if args.compare_jit else {"": config.jit_compile}
     trainers = {}
 

@@ -214,3 +214,29 @@ def test_tensorboard_rows_are_exact_and_keep_no_native_memory(tmp_path):
     assert [event.step for event in returns] == list(range(10, 10_110, 10))
     assert make_ndarray(returns[-1].tensor_proto) == 10_100.25
     assert make_ndarray(events.Tensors("loss/total")[-1].tensor_proto) == 10_100.125
+
+
+def test_tensorboard_holds_each_rows_finite_figures_at_its_step(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    log = RunLog(tmp_path, log_interval=10)
+    log.add_losses({name: 0.25 for name in LOSS_NAMES})
+    log.add_episode(episode_return=42.0, length=42, mean_root_value=3.5)
+    log.write_row(10, games=1, moves=42, replay_games=1, learning_rate=0.05, seconds=1.0)
+    log.add_losses({name: 0.75 for name in LOSS_NAMES})  # no episode: its return is NaN
+    log.write_row(20, games=1, moves=42, replay_games=1, learning_rate=0.04, seconds=2.0)
+    events = EventAccumulator(str(tmp_path / "tensorboard"))
+    events.Reload()
+
+    def series(tag):
+        return [(e.step, float(np.asarray(tf_value(e)))) for e in events.Tensors(tag)]
+
+    def tf_value(event):
+        import tensorflow as tf
+
+        return tf.make_ndarray(event.tensor_proto)
+
+    assert series("loss/total") == [(10, 0.25), (20, 0.75)]
+    assert series("train/learning_rate") == [(10, np.float32(0.05)), (20, np.float32(0.04))]
+    assert series("episode/return_mean") == [(10, 42.0)]  # the NaN of step 20 is left out
+    assert "eval/random_win_rate" not in events.Tags()["tensors"]  # never finite

@@ -66,6 +66,25 @@ def test_sampled_targets_equal_the_games_own_make_target(played):
     np.testing.assert_array_equal(batch.weights, 1.0)  # uniform: no correction
 
 
+def test_observations_follow_the_window_as_games_come_and_go(played):
+    """The batch's observations come from one array of the window's, made again whenever
+    the window changes: after each game saved (the oldest leaving a full window), every
+    sampled observation is still its own game's."""
+    _, games = played
+    config = small_config(batch_size=64, window_size=3)
+    replay = ReplayBuffer(config)
+    rng = np.random.default_rng(2)
+    for game in games[:6]:
+        replay.save_game(game)
+        for _ in range(2):  # the second draw reuses the array the first made
+            batch = replay.sample_batch(config.num_unroll_steps, config.td_steps, rng)
+            assert batch.observations.dtype == np.float32
+            for row, (game_id, position) in enumerate(zip(batch.game_ids, batch.positions)):
+                expected = games[game_id].make_image(int(position))
+                np.testing.assert_array_equal(batch.observations[row], expected)
+    assert set(batch.game_ids) <= {3, 4, 5}
+
+
 def scripted_buffer(priorities, **overrides):
     """One game per list of priorities, set by hand."""
     config = small_config(prioritized_replay=True, batch_size=4, **overrides)
