@@ -11,7 +11,7 @@ from self_play.gumbel_mcts import gumbel_search
 from self_play.mcts import Node, expand_node, root_visit_counts, run_mcts
 from tests.conftest import ScriptedGame
 from training import Reanalyser, ReplayBuffer, Trainer, compute_losses
-from training.replay_buffer import PRIORITY_EPSILON
+from training.replay_buffer import FLAT_OBSERVATIONS_MAX_BYTES, PRIORITY_EPSILON
 from training.targets import make_target, stored_bootstrap_values, unroll_rows
 
 
@@ -66,10 +66,12 @@ def test_sampled_targets_equal_the_games_own_make_target(played):
     np.testing.assert_array_equal(batch.weights, 1.0)  # uniform: no correction
 
 
-def test_observations_follow_the_window_as_games_come_and_go(played):
-    """The batch's observations come from one array of the window's, made again whenever
-    the window changes: after each game saved (the oldest leaving a full window), every
-    sampled observation is still its own game's."""
+@pytest.mark.parametrize("copy_limit", [FLAT_OBSERVATIONS_MAX_BYTES, 0])
+def test_observations_follow_the_window_as_games_come_and_go(played, copy_limit, monkeypatch):
+    """A small window's observations are gathered from one copy of them, made again whenever
+    the window changes (a larger one's row by row): after each game saved (the oldest
+    leaving a full window), every sampled observation is still its own game's."""
+    monkeypatch.setattr("training.replay_buffer.FLAT_OBSERVATIONS_MAX_BYTES", copy_limit)
     _, games = played
     config = small_config(batch_size=64, window_size=3)
     replay = ReplayBuffer(config)
@@ -83,6 +85,7 @@ def test_observations_follow_the_window_as_games_come_and_go(played):
                 expected = games[game_id].make_image(int(position))
                 np.testing.assert_array_equal(batch.observations[row], expected)
     assert set(batch.game_ids) <= {3, 4, 5}
+    assert (replay._flat_observations is not None) == (copy_limit > 0)
 
 
 def scripted_buffer(priorities, **overrides):

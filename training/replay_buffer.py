@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 #: Added to every refreshed priority, so that a position whose value error is 0 can still be
 #: drawn again (Schaul et al., 2016, "proportional prioritization").
 PRIORITY_EPSILON = 1e-6
+#: The most bytes of observations a window may hold for `ReplayBuffer.observations` to
+#: gather batches from one copy of them (a window without `stacked_frames`).
+FLAT_OBSERVATIONS_MAX_BYTES = 16 * 2**20
 
 
 class Batch(NamedTuple):
@@ -323,15 +326,21 @@ class ReplayBuffer:
     def observations(self, rows: np.ndarray) -> np.ndarray:
         """Return the `[len(rows), *observation_shape]` observations of searched rows of
         `flatten` (the frame stacks of image games, built here from the stored frames)."""
-        flat = self._flat
-        if not self.config.stacked_frames:
-            # Gathered from one array of the window's observations, made once per window:
-            # stacking a batch's rows one by one from the records was a tenth of a CartPole
-            # training step. Unsearched rows (end states) hold zeros; they are never asked.
-            if self._flat_observations is None or self._flat_observations[0] is not flat:
-                self._flat_observations = (flat, self._stack_observations())
-            return self._flat_observations[1][rows]
+        flat = self.flatten()
         games, states = flat.game[rows], flat.state[rows]
+        if not self.config.stacked_frames:
+            if self._flat_observations is not None and self._flat_observations[0] is flat:
+                return self._flat_observations[1][rows]
+            # A small window's observations (CartPole's: ~2 MiB) are copied into one array
+            # once per window, and a batch is gathered from it by indexing; a larger one
+            # (a board game's) is gathered row by row from the records, without a copy.
+            row_bytes = 4 * int(np.prod(self.config.observation_shape))
+            if len(flat.game) * row_bytes <= FLAT_OBSERVATIONS_MAX_BYTES:
+                self._flat_observations = (flat, self._stack_observations())
+                return self._flat_observations[1][rows]
+            return np.stack([
+                self.buffer[game].observations[state] for game, state in zip(games, states)
+            ])  # fmt: skip
         observations = np.empty((len(rows), *self.config.observation_shape), dtype=np.float32)
         for game in np.unique(games):
             record, mine = self.buffer[game], np.flatnonzero(games == game)
