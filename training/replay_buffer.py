@@ -327,20 +327,23 @@ class ReplayBuffer:
         """Return the `[len(rows), *observation_shape]` observations of searched rows of
         `flatten` (the frame stacks of image games, built here from the stored frames)."""
         flat = self.flatten()
-        games, states = flat.game[rows], flat.state[rows]
         if not self.config.stacked_frames:
-            if self._flat_observations is not None and self._flat_observations[0] is flat:
-                return self._flat_observations[1][rows]
-            # A small window's observations (CartPole's: ~2 MiB) are copied into one array
-            # once per window, and a batch is gathered from it by indexing; a larger one
-            # (a board game's) is gathered row by row from the records, without a copy.
-            row_bytes = 4 * int(np.prod(self.config.observation_shape))
-            if len(flat.game) * row_bytes <= FLAT_OBSERVATIONS_MAX_BYTES:
-                self._flat_observations = (flat, self._stack_observations())
-                return self._flat_observations[1][rows]
+            # A small window's observations (CartPole's: at most ~4 MiB) are copied into one
+            # array once per window, and a batch is gathered from it by indexing; a larger
+            # one (a board game's) is gathered row by row from the records, without a copy.
+            cached = self._flat_observations
+            if cached is None or cached[0] is not flat:
+                nbytes = len(flat.game) * 4 * int(np.prod(self.config.observation_shape))
+                small = nbytes <= FLAT_OBSERVATIONS_MAX_BYTES
+                cached = (flat, self._stack_observations()) if small else None
+                self._flat_observations = cached
+            if cached is not None:
+                return cached[1][rows]
             return np.stack([
-                self.buffer[game].observations[state] for game, state in zip(games, states)
+                self.buffer[game].observations[state]
+                for game, state in zip(flat.game[rows], flat.state[rows])
             ])  # fmt: skip
+        games, states = flat.game[rows], flat.state[rows]
         observations = np.empty((len(rows), *self.config.observation_shape), dtype=np.float32)
         for game in np.unique(games):
             record, mine = self.buffer[game], np.flatnonzero(games == game)

@@ -203,7 +203,7 @@ class Trainer:
                 tf.TensorSpec([None], tf.float32),
             ],
         )
-
+        #: `_step`'s concrete function, once its first call has traced it.
         self._compiled = None
 
     def _update(self, *batch):
