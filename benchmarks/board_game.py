@@ -39,6 +39,7 @@ from seeds import (  # noqa: E402
     parse_seeds,
     parse_sweep,
     run_and_report,
+    run_and_report_variants,
     spread,
 )
 
@@ -61,43 +62,54 @@ def run_many(game: str, seeds: list[int], jobs: int | None, argv: list[str]) -> 
     return summary
 
 
+def describe(r: dict) -> str:
+    """One seed's line: its training and its wins, draws and losses against each opponent."""
+    outcomes = ", ".join(
+        f"{name.replace('_', ' ')} {v['wins']}/{v['draws']}/{v['losses']}"
+        for name, v in r["results"].items()
+    )
+    lines = "".join(
+        f"; every line {seat}: {v['lost_lines']} of {v['lines']} lost"
+        for seat, v in r.get("every_line", {}).items()
+    )
+    return f"{r['training_steps']} steps in {r['train_seconds']:.0f} s; W/D/L {outcomes}{lines}"
+
+
+def print_spread(done: list[dict]) -> None:
+    """Print the spread over the finished runs `done` of the wins and losses against each
+    opponent, of the lines lost in each seat and of the training seconds."""
+    if not done:
+        return
+    for opponent in done[0]["results"]:
+        losses = [r["results"][opponent]["losses"] for r in done]
+        wins = [r["results"][opponent]["wins"] for r in done]
+        print(f"{opponent.replace('_', ' ')}: wins {spread(wins)}, losses {spread(losses)}")
+    for seat in done[0].get("every_line", {}):
+        lost = [r["every_line"][seat]["lost_lines"] for r in done]
+        print(f"every line vs minimax, agent {seat}: lost lines {spread(lost)}")
+    print(f"training seconds: {spread([r['train_seconds'] for r in done])}")
+
+
 def report_many(game: str, seeds: list[int], jobs: int | None, argv: list[str]) -> list[dict]:
     """Run the benchmark of `game` once per seed in child processes; print a line per seed
     and the spread; return the runs' results."""
     script = str(Path(__file__).with_name(f"{game}.py"))
-
-    def describe(r: dict) -> str:
-        outcomes = ", ".join(
-            f"{name.replace('_', ' ')} {v['wins']}/{v['draws']}/{v['losses']}"
-            for name, v in r["results"].items()
-        )
-        lines = "".join(
-            f"; every line {seat}: {v['lost_lines']} of {v['lines']} lost"
-            for seat, v in r.get("every_line", {}).items()
-        )
-        return f"{r['training_steps']} steps in {r['train_seconds']:.0f} s; W/D/L {outcomes}{lines}"
-
     results, done = run_and_report(script, seeds, argv, jobs, describe)
-    if done:
-        for opponent in done[0]["results"]:
-            losses = [r["results"][opponent]["losses"] for r in done]
-            wins = [r["results"][opponent]["wins"] for r in done]
-            print(f"{opponent.replace('_', ' ')}: wins {spread(wins)}, losses {spread(losses)}")
-        for seat in done[0].get("every_line", {}):
-            lost = [r["every_line"][seat]["lost_lines"] for r in done]
-            print(f"every line vs minimax, agent {seat}: lost lines {spread(lost)}")
-        print(f"training seconds: {spread([r['train_seconds'] for r in done])}")
+    print_spread(done)
     return results
 
 
 def run_sweep(game: str, seeds: list[int], jobs: int | None, argv: list[str],
               cells: list[tuple[str, int]]) -> dict:  # fmt: skip
-    """Run `report_many` with each search policy at each budget (`cells`); print a table of
-    the lines lost against the perfect player, a row per cell, then the JSON line."""
+    """Run the benchmark of `game` over the seeds with each search policy at each budget
+    (`cells`), every run in one pool; print each cell's lines, a table of the
+    lines lost against the perfect player, a row per cell, then the JSON line."""
+    script = str(Path(__file__).with_name(f"{game}.py"))
+    variants = {f"=== {policy}, {simulations} simulations":
+                cell_argv(argv, policy, simulations) for policy, simulations in cells}  # fmt: skip
+    reported = run_and_report_variants(script, seeds, variants, jobs, describe)
     sweep = []
-    for policy, simulations in cells:
-        print(f"=== {policy}, {simulations} simulations")
-        runs = report_many(game, seeds, jobs, cell_argv(argv, policy, simulations))
+    for (policy, simulations), (runs, _) in zip(cells, reported):
         sweep.append({"search_policy": policy, "num_simulations": simulations, "runs": runs})
     sweep_table(sweep)
     summary = {"benchmark": f"{game}_simulations_sweep", "seeds": seeds, "cells": sweep}

@@ -48,6 +48,7 @@ from seeds import (  # noqa: E402
     parse_seeds,
     parse_sweep,
     run_and_report,
+    run_and_report_variants,
     spread,
     strip_option,
 )
@@ -152,11 +153,11 @@ def main_ablation(seeds: list[int], jobs: int | None) -> None:
     Each run stops once self-play held 475 (``--stop-when-held``) and plays no greedy
     episodes: the frames to get there are the figure compared.
     """
+    variants = {f"=== {name} ({', '.join(settings)})": variant_argv(sys.argv[1:], settings)
+                for name, settings in ABLATION.items()}  # fmt: skip
+    reported = run_and_report_variants(__file__, seeds, variants, jobs, describe)
     table = {}
-    for name, settings in ABLATION.items():
-        print(f"=== {name} ({', '.join(settings)})")
-        results, done = run_and_report(__file__, seeds, variant_argv(sys.argv[1:], settings),
-                                       jobs, describe)  # fmt: skip
+    for (name, settings), (results, done) in zip(ABLATION.items(), reported):
         table[name] = {"settings": settings, "runs": results, **(summarise(done) if done else {})}
     results_table(["variant"], [([name], row["runs"]) for name, row in table.items()])
     print(json.dumps({"benchmark": "cartpole_ablation", "seeds": seeds, "variants": table}))
@@ -165,11 +166,13 @@ def main_ablation(seeds: list[int], jobs: int | None) -> None:
 def main_sweep(seeds: list[int], jobs: int | None, cells: list[tuple[str, int]]) -> None:
     """Train every seed with each search policy at each budget (`cells`); print a table of
     the greedy means and the frames to hold 475, a row per cell, then the JSON line."""
+    variants = {
+        f"=== {policy}, {simulations} simulations": cell_argv(sys.argv[1:], policy, simulations)
+        for policy, simulations in cells
+    }
+    reported = run_and_report_variants(__file__, seeds, variants, jobs, describe)
     sweep = []
-    for policy, simulations in cells:
-        print(f"=== {policy}, {simulations} simulations")
-        argv = cell_argv(sys.argv[1:], policy, simulations)
-        results, done = run_and_report(__file__, seeds, argv, jobs, describe)
+    for (policy, simulations), (results, done) in zip(cells, reported):
         sweep.append({"search_policy": policy, "num_simulations": simulations, "runs": results,
                       **(summarise(done) if done else {})})  # fmt: skip
     results_table(

@@ -17,7 +17,7 @@ import queue
 import statistics
 import subprocess
 import sys
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 #: The search policies (`config.search_policy`) a ``--simulations-sweep`` compares.
@@ -49,6 +49,15 @@ def run_seeds(
     Each child's output goes to stderr as it finishes (its JSON line included), so a long run
     shows progress; a child that fails stops nothing else and is reported by its seed.
     """
+    return run_variants(script, seeds, [argv], jobs)[0]
+
+
+def run_variants(
+    script: str, seeds: Sequence[int], variants: Sequence[Sequence[str]], jobs: int | None = None
+) -> list[list[dict]]:
+    """`run_seeds` for each of `variants` (the options of one recipe each), every run of every
+    variant in one pool of ``jobs``, so that no core idles while a variant's last seed runs;
+    return, a list per variant, the JSON lines in seed order."""
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     jobs = jobs or len(cores) or os.cpu_count() or 1
     free_cores: queue.Queue[set[int] | None] = queue.Queue()
@@ -57,7 +66,7 @@ def run_seeds(
         # Each child is pinned to cores of its own: no two seeds share a core.
         free_cores.put(set(cores[slot * share : (slot + 1) * share]) if share else None)
 
-    def one(seed: int) -> dict:
+    def one(seed: int, argv: Sequence[str]) -> dict:
         command = [sys.executable, script, "--seed", str(seed), *argv]
         core = free_cores.get()
         try:
@@ -79,7 +88,8 @@ def run_seeds(
             return {"seed": seed, "failed": "no JSON line"}
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(one, seeds))
+        futures = [[pool.submit(one, seed, argv) for seed in seeds] for argv in variants]
+        return [[future.result() for future in row] for row in futures]
 
 
 def spread(values: Sequence[float]) -> str:
@@ -115,11 +125,30 @@ def run_and_report(
     """Run `script` for every seed (`run_seeds`, without the parent's own seed options) and
     print a line per seed, ``describe(result)`` or FAILED; return all results and the ones
     that finished."""
-    results = run_seeds(script, seeds, strip_option(argv, "--seeds", "--jobs", "--seed"), jobs)
-    for r in results:
-        line = f"FAILED (exit {r['failed']})" if "failed" in r else describe(r)
-        print(f"seed {r['seed']}: {line}")
-    return results, [r for r in results if "failed" not in r]
+    [reported] = run_and_report_variants(script, seeds, {"": argv}, jobs, describe)
+    return reported
+
+
+def run_and_report_variants(
+    script: str,
+    seeds: Sequence[int],
+    variants: Mapping[str, Sequence[str]],
+    jobs: int | None,
+    describe: Callable[[dict], str],
+) -> list[tuple[list[dict], list[dict]]]:
+    """`run_and_report` for each of `variants` (a heading, printed unless empty, and the
+    options of one recipe), all their runs in one pool (`run_variants`); return per
+    variant all its results and the ones that finished."""
+    options = [strip_option(argv, "--seeds", "--jobs", "--seed") for argv in variants.values()]
+    reported = []
+    for heading, results in zip(variants, run_variants(script, seeds, options, jobs)):
+        if heading:
+            print(heading)
+        for r in results:
+            line = f"FAILED (exit {r['failed']})" if "failed" in r else describe(r)
+            print(f"seed {r['seed']}: {line}")
+        reported.append((results, [r for r in results if "failed" not in r]))
+    return reported
 
 
 def parse_sweep(policies: str, budgets: str, known: Collection[str]) -> list[tuple[str, int]]:

@@ -17,6 +17,7 @@ from seeds import (  # noqa: E402
     parse_seeds,
     parse_sweep,
     run_seeds,
+    run_variants,
     spread,
     strip_option,
 )
@@ -56,6 +57,30 @@ def test_run_seeds_gives_each_child_its_seed_and_the_options(tmp_path):
     assert results[:2] == [{"seed": 0, "x": "y"}, {"seed": 1, "x": "y"}]
     assert results[2] == {"seed": 2, "failed": 3}  # one failed child stops nothing else
     json.dumps(results)
+
+
+def test_run_variants_runs_every_variant_in_one_pool_and_groups_the_results(tmp_path):
+    # Each child marks its start, then waits (up to 20 s) until three children have started.
+    # Two seeds a variant: only a pool shared by the variants has three running at once.
+    script = tmp_path / "child.py"
+    script.write_text(
+        "import argparse, json, pathlib, time\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--seed', type=int); p.add_argument('--x')\n"
+        "a = p.parse_args()\n"
+        f"marks = pathlib.Path({str(tmp_path)!r})\n"
+        "(marks / f'{a.x}{a.seed}.started').touch()\n"
+        "deadline = time.time() + 20\n"
+        "while len(list(marks.glob('*.started'))) < 3 and time.time() < deadline:\n"
+        "    time.sleep(0.05)\n"
+        "seen = len(list(marks.glob('*.started')))\n"
+        "print(json.dumps({'seed': a.seed, 'x': a.x, 'seen': seen}))\n"
+    )
+    rows = run_variants(str(script), [0, 1], [["--x", "a"], ["--x", "b"]], jobs=3)
+    assert [[(r["seed"], r["x"]) for r in row] for row in rows] == [
+        [(0, "a"), (1, "a")],
+        [(0, "b"), (1, "b")],
+    ]
+    assert max(r["seen"] for row in rows for r in row) >= 3
 
 
 def test_run_seeds_gives_each_job_its_own_share_of_the_cores(tmp_path):
