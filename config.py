@@ -627,7 +627,8 @@ def make_gym_config(env_id: str, **overrides: Any) -> MuZeroConfig:
     """Return a config for any gymnasium environment with discrete actions and flat observations.
 
     The spaces are read from the environment; every other field starts from the CartPole
-    settings and can be overridden, e.g. ``make_gym_config("Acrobot-v1", discount=0.99)``.
+    settings (its ``gumbel_scale`` of 2 too, measured on CartPole only) and can be
+    overridden, e.g. ``make_gym_config("Acrobot-v1", discount=0.99)``.
 
     The reward and value supports follow the environment's scale: a few seeded random
     episodes (`game.environments.reward_scales`) give the largest ``|reward|`` of a step and

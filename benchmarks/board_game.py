@@ -102,12 +102,12 @@ def report_many(game: str, seeds: list[int], jobs: int | None, argv: list[str]) 
 def run_sweep(game: str, seeds: list[int], jobs: int | None, argv: list[str],
               cells: list[tuple[str, int]]) -> dict:  # fmt: skip
     """Run the benchmark of `game` over the seeds with each search policy at each budget
-    (`cells`), every run in one pool; print each cell's lines, a table of the
+    (`cells`), every run in one pool; print each cell's lines and spread, a table of the
     lines lost against the perfect player, a row per cell, then the JSON line."""
     script = str(Path(__file__).with_name(f"{game}.py"))
-    variants = {f"=== {policy}, {simulations} simulations":
+    variants = {f"{policy}, {simulations} simulations":
                 cell_argv(argv, policy, simulations) for policy, simulations in cells}  # fmt: skip
-    reported = run_and_report_variants(script, seeds, variants, jobs, describe)
+    reported = run_and_report_variants(script, seeds, variants, jobs, describe, print_spread)
     sweep = []
     for (policy, simulations), (runs, _) in zip(cells, reported):
         sweep.append({"search_policy": policy, "num_simulations": simulations, "runs": runs})

@@ -153,12 +153,12 @@ def main_ablation(seeds: list[int], jobs: int | None) -> None:
     Each run stops once self-play held 475 (``--stop-when-held``) and plays no greedy
     episodes: the frames to get there are the figure compared.
     """
-    variants = {f"=== {name} ({', '.join(settings)})": variant_argv(sys.argv[1:], settings)
+    variants = {f"{name} ({', '.join(settings)})": variant_argv(sys.argv[1:], settings)
                 for name, settings in ABLATION.items()}  # fmt: skip
-    reported = run_and_report_variants(__file__, seeds, variants, jobs, describe)
+    reported = run_and_report_variants(__file__, seeds, variants, jobs, describe, summarise)
     table = {}
-    for (name, settings), (results, done) in zip(ABLATION.items(), reported):
-        table[name] = {"settings": settings, "runs": results, **(summarise(done) if done else {})}
+    for (name, settings), (results, summary) in zip(ABLATION.items(), reported):
+        table[name] = {"settings": settings, "runs": results, **(summary or {})}
     results_table(["variant"], [([name], row["runs"]) for name, row in table.items()])
     print(json.dumps({"benchmark": "cartpole_ablation", "seeds": seeds, "variants": table}))
 
@@ -167,14 +167,14 @@ def main_sweep(seeds: list[int], jobs: int | None, cells: list[tuple[str, int]])
     """Train every seed with each search policy at each budget (`cells`); print a table of
     the greedy means and the frames to hold 475, a row per cell, then the JSON line."""
     variants = {
-        f"=== {policy}, {simulations} simulations": cell_argv(sys.argv[1:], policy, simulations)
+        f"{policy}, {simulations} simulations": cell_argv(sys.argv[1:], policy, simulations)
         for policy, simulations in cells
     }
-    reported = run_and_report_variants(__file__, seeds, variants, jobs, describe)
+    reported = run_and_report_variants(__file__, seeds, variants, jobs, describe, summarise)
     sweep = []
-    for (policy, simulations), (results, done) in zip(cells, reported):
+    for (policy, simulations), (results, summary) in zip(cells, reported):
         sweep.append({"search_policy": policy, "num_simulations": simulations, "runs": results,
-                      **(summarise(done) if done else {})})  # fmt: skip
+                      **(summary or {})})  # fmt: skip
     results_table(
         ["search policy", "simulations"],
         [([cell["search_policy"], str(cell["num_simulations"])], cell["runs"]) for cell in sweep],

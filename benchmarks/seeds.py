@@ -19,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 #: The search policies (`config.search_policy`) a ``--simulations-sweep`` compares.
 SWEEP_POLICIES = ("muzero", "gumbel")
@@ -53,11 +54,16 @@ def run_seeds(
 
 
 def run_variants(
-    script: str, seeds: Sequence[int], variants: Sequence[Sequence[str]], jobs: int | None = None
+    script: str,
+    seeds: Sequence[int],
+    variants: Sequence[Sequence[str]],
+    jobs: int | None = None,
+    labels: Sequence[str] | None = None,
 ) -> list[list[dict]]:
     """`run_seeds` for each of `variants` (the options of one recipe each), every run of every
     variant in one pool of ``jobs``, so that no core idles while a variant's last seed runs;
-    return, a list per variant, the JSON lines in seed order."""
+    return, a list per variant, the JSON lines in seed order. A child's progress line on
+    stderr names its variant by `labels`. An interruption (Ctrl-C) starts no further run."""
     cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     jobs = jobs or len(cores) or os.cpu_count() or 1
     free_cores: queue.Queue[set[int] | None] = queue.Queue()
@@ -66,7 +72,7 @@ def run_variants(
         # Each child is pinned to cores of its own: no two seeds share a core.
         free_cores.put(set(cores[slot * share : (slot + 1) * share]) if share else None)
 
-    def one(seed: int, argv: Sequence[str]) -> dict:
+    def one(seed: int, argv: Sequence[str], label: str) -> dict:
         command = [sys.executable, script, "--seed", str(seed), *argv]
         core = free_cores.get()
         try:
@@ -78,7 +84,7 @@ def run_variants(
             out, err = child.communicate()
         finally:
             free_cores.put(core)
-        sys.stderr.write(f"--- seed {seed} (exit {child.returncode})\n{out}")
+        sys.stderr.write(f"--- {label}seed {seed} (exit {child.returncode})\n{out}")
         if child.returncode != 0:
             sys.stderr.write(err[-2000:])
             return {"seed": seed, "failed": child.returncode}
@@ -87,9 +93,17 @@ def run_variants(
         except (IndexError, json.JSONDecodeError):
             return {"seed": seed, "failed": "no JSON line"}
 
+    names = [f"{label}: " for label in labels] if labels else [""] * len(variants)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [[pool.submit(one, seed, argv) for seed in seeds] for argv in variants]
-        return [[future.result() for future in row] for row in futures]
+        futures = [
+            [pool.submit(one, seed, argv, name) for seed in seeds]
+            for argv, name in zip(variants, names)
+        ]
+        try:
+            return [[future.result() for future in row] for row in futures]
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # the queued runs never start
+            raise
 
 
 def spread(values: Sequence[float]) -> str:
@@ -125,8 +139,8 @@ def run_and_report(
     """Run `script` for every seed (`run_seeds`, without the parent's own seed options) and
     print a line per seed, ``describe(result)`` or FAILED; return all results and the ones
     that finished."""
-    [reported] = run_and_report_variants(script, seeds, {"": argv}, jobs, describe)
-    return reported
+    results = run_seeds(script, seeds, strip_option(argv, "--seeds", "--jobs", "--seed"), jobs)
+    return results, print_seed_lines(results, describe)
 
 
 def run_and_report_variants(
@@ -135,20 +149,29 @@ def run_and_report_variants(
     variants: Mapping[str, Sequence[str]],
     jobs: int | None,
     describe: Callable[[dict], str],
-) -> list[tuple[list[dict], list[dict]]]:
-    """`run_and_report` for each of `variants` (a heading, printed unless empty, and the
-    options of one recipe), all their runs in one pool (`run_variants`); return per
-    variant all its results and the ones that finished."""
+    summarise: Callable[[list[dict]], Any],
+) -> list[tuple[list[dict], Any]]:
+    """`run_and_report` for each of `variants` (a name and the options of one recipe), all
+    their runs in one pool (`run_variants`); then for each variant in turn its name (as
+    ``=== name``), its seed lines and ``summarise(the runs that finished)``, which prints the
+    variant's spread. Return per variant all its results and what `summarise` returned
+    (None where no run finished)."""
     options = [strip_option(argv, "--seeds", "--jobs", "--seed") for argv in variants.values()]
     reported = []
-    for heading, results in zip(variants, run_variants(script, seeds, options, jobs)):
-        if heading:
-            print(heading)
-        for r in results:
-            line = f"FAILED (exit {r['failed']})" if "failed" in r else describe(r)
-            print(f"seed {r['seed']}: {line}")
-        reported.append((results, [r for r in results if "failed" not in r]))
+    for name, results in zip(variants, run_variants(script, seeds, options, jobs, list(variants))):
+        print(f"=== {name}")
+        done = print_seed_lines(results, describe)
+        reported.append((results, summarise(done) if done else None))
     return reported
+
+
+def print_seed_lines(results: Sequence[dict], describe: Callable[[dict], str]) -> list[dict]:
+    """Print a line per seed of `results`, ``describe(result)`` or FAILED; return the results
+    that finished."""
+    for r in results:
+        line = f"FAILED (exit {r['failed']})" if "failed" in r else describe(r)
+        print(f"seed {r['seed']}: {line}")
+    return [r for r in results if "failed" not in r]
 
 
 def parse_sweep(policies: str, budgets: str, known: Collection[str]) -> list[tuple[str, int]]:

@@ -16,6 +16,7 @@ from seeds import (  # noqa: E402
     median_range,
     parse_seeds,
     parse_sweep,
+    run_and_report_variants,
     run_seeds,
     run_variants,
     spread,
@@ -80,7 +81,32 @@ def test_run_variants_runs_every_variant_in_one_pool_and_groups_the_results(tmp_
         [(0, "a"), (1, "a")],
         [(0, "b"), (1, "b")],
     ]
-    assert max(r["seen"] for row in rows for r in row) >= 3
+    # Variant by variant, a0 and a1 would run alone and see only each other.
+    assert all(r["seen"] >= 3 for row in rows for r in row)
+
+
+def test_each_variants_spread_follows_its_own_seed_lines(tmp_path, capsys):
+    script = tmp_path / "child.py"
+    script.write_text(
+        "import argparse, json\n"
+        "p = argparse.ArgumentParser(); p.add_argument('--seed', type=int); p.add_argument('--x')\n"
+        "a = p.parse_args()\n"
+        "print(json.dumps({'seed': a.seed, 'x': a.x}))\n"
+    )
+
+    def summarise(done):
+        print(f"spread of {done[0]['x']}")
+        return len(done)
+
+    variants = {"first": ["--x", "a"], "second": ["--seeds", "0-1", "--x", "b"]}
+    reported = run_and_report_variants(
+        str(script), [0, 1], variants, 2, lambda r: f"x={r['x']}", summarise
+    )
+    assert capsys.readouterr().out.splitlines() == [
+        "=== first", "seed 0: x=a", "seed 1: x=a", "spread of a",
+        "=== second", "seed 0: x=b", "seed 1: x=b", "spread of b",
+    ]  # fmt: skip
+    assert [summary for _, summary in reported] == [2, 2]
 
 
 def test_run_seeds_gives_each_job_its_own_share_of_the_cores(tmp_path):
