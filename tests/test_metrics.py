@@ -218,6 +218,7 @@ def test_tensorboard_rows_are_exact_and_keep_no_native_memory(tmp_path):
 
 def test_tensorboard_holds_each_rows_finite_figures_at_its_step(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.util.tensor_util import make_ndarray
 
     log = RunLog(tmp_path, log_interval=10)
     log.add_losses({name: 0.25 for name in LOSS_NAMES})
@@ -229,12 +230,7 @@ def test_tensorboard_holds_each_rows_finite_figures_at_its_step(tmp_path):
     events.Reload()
 
     def series(tag):
-        return [(e.step, float(np.asarray(tf_value(e)))) for e in events.Tensors(tag)]
-
-    def tf_value(event):
-        import tensorflow as tf
-
-        return tf.make_ndarray(event.tensor_proto)
+        return [(e.step, float(make_ndarray(e.tensor_proto))) for e in events.Tensors(tag)]
 
     assert series("loss/total") == [(10, 0.25), (20, 0.75)]
     assert series("train/learning_rate") == [(10, np.float32(0.05)), (20, np.float32(0.04))]
