@@ -383,7 +383,12 @@ class MuZeroConfig:
     selfplay_moves_per_iteration: int = checked(positive_int, default=200)
     """Moves of self-play (all parallel games together) between training phases."""
     training_steps_per_iteration: int = checked(positive_int, default=10)
-    """Training steps between self-play phases."""
+    """Training steps between self-play phases (read when `replay_ratio` is 0)."""
+    replay_ratio: float = checked(finite_number, at_least_zero, default=0.0)
+    """Training steps per self-play move (frame; all games together), the replay ratio of
+    EfficientZero and LightZero (not in the pseudocode). Each phase takes the steps the
+    iteration's moves earned (fractions carry over to the next phase). 0: the ratio follows
+    from `training_steps_per_iteration` per `selfplay_moves_per_iteration` moves."""
     min_replay_moves: int = checked(at_least_zero, default=500)
     """Moves in the replay buffer before training starts."""
 

@@ -83,10 +83,11 @@ def muzero(
     Pseudocode: `muzero`. Each iteration plays `selfplay_moves_per_iteration` moves of
     self-play with the latest network (`SelfPlay`, or with `config.num_actors` >= 1 the Ray
     actors of `self_play.ray_actors`), then, once the buffer holds `min_replay_moves`
-    moves, takes `training_steps_per_iteration` training steps. Between phases, a board
-    game with a `run_dir` is evaluated every `evaluation_interval` steps (greedy games
-    against `evaluation_opponents`, on generators of their own) and a checkpoint is written
-    every `checkpoint_interval` steps; one is written at the end and on Ctrl-C too.
+    moves, takes `training_steps_per_iteration` training steps (with a `replay_ratio`, the
+    steps the iteration's moves earned). Between phases, a board game with a `run_dir` is
+    evaluated every `evaluation_interval` steps (greedy games against
+    `evaluation_opponents`, on generators of their own) and a checkpoint is written every
+    `checkpoint_interval` steps; one is written at the end and on Ctrl-C too.
 
     Args:
         config: the run's config; `config.seed` seeds everything.
@@ -110,7 +111,7 @@ def muzero(
     storage, replay_buffer = SharedStorage(config.new_network), ReplayBuffer(config)
     network = storage.latest_network()
     trainer = Trainer(config, network)
-    moves = 0
+    moves, owed = 0, 0.0  # owed: training steps the replay ratio earned, not yet taken
     if resume:
         path, moves = restore_run(run_dir, trainer, replay_buffer, rng)
         print(f"resumed from {path} at training step {network.steps}")
@@ -131,9 +132,12 @@ def muzero(
                     break
                 if replay_buffer.num_moves() < max(1, config.min_replay_moves):
                     continue  # nothing to sample before the first game is saved
+                steps, owed = phase_steps(config, stats.moves, owed)
+                if not steps:
+                    continue
                 before = network.training_steps()
                 seconds = train_phase(config, storage, replay_buffer, trainer, rng, monitor,
-                                      interrupt)  # fmt: skip
+                                      interrupt, steps)  # fmt: skip
                 if monitor.log is not None and crossed(before, network.steps,
                                                        config.evaluation_interval):  # fmt: skip
                     monitor.evaluation(evaluate_during_training(config, network, network.steps))
@@ -175,12 +179,28 @@ def make_actor(config: MuZeroConfig, rng: np.random.Generator, ray_address: str 
     return SelfPlay(config, rng)
 
 
+def phase_steps(config: MuZeroConfig, moves: int, owed: float) -> tuple[int, float]:
+    """Return the training steps of the phase after `moves` moves of self-play, and the
+    fraction of a step still owed after it (`owed`: the one owed before).
+
+    With a `replay_ratio`, the moves earn `replay_ratio * moves` steps and the phase takes
+    the whole ones; without one, `training_steps_per_iteration`. `train_phase` caps them at
+    the steps the run has left.
+    """
+    if not config.replay_ratio:
+        return config.training_steps_per_iteration, owed
+    owed += config.replay_ratio * moves
+    steps = int(owed)
+    return steps, owed - steps
+
+
 def train_phase(config: MuZeroConfig, storage: SharedStorage, replay_buffer: ReplayBuffer,
                 trainer: Trainer, rng: np.random.Generator, monitor: RunMonitor,
-                interrupt: Interrupt) -> float:  # fmt: skip
-    """Take an iteration's training steps (pseudocode: `train_network`); return the seconds."""
+                interrupt: Interrupt, steps: int) -> float:  # fmt: skip
+    """Take up to `steps` training steps, never past `training_steps` (pseudocode:
+    `train_network`); return the seconds."""
     before = trainer.network.training_steps()
-    steps = min(config.training_steps_per_iteration, config.training_steps - before)
+    steps = min(steps, config.training_steps - before)
     monitor.begin_phase(before + steps)
 
     def on_step(step: int, losses: dict[str, float]) -> None:

@@ -12,7 +12,7 @@ loop. Then, in this process alone:
 - the learner's largest consumption: training steps/s with batches always ready (sampling
   and the update step, the replay buffer full of self-play games), turned into the moves/s
   it would take at the config's ratio (`selfplay_moves_per_iteration` per
-  `training_steps_per_iteration`).
+  `training_steps_per_iteration`, or its `replay_ratio`).
 
 Their ratio is how many actors of this size (each with the config's `num_parallel_games`
 games: the runs split those games between their actors, so a cluster's config raises it
@@ -123,6 +123,8 @@ def main() -> None:
                   f"{moves_per_s:.0f} self-play moves/s")  # fmt: skip
     actor, learner = one_actor_and_learner(base, moves=2000, steps=200)
     ratio = base.selfplay_moves_per_iteration / base.training_steps_per_iteration
+    if base.replay_ratio:
+        ratio = 1 / base.replay_ratio
     consumption = learner * ratio
     games = base.num_parallel_games
     print(f"one actor ({games} games): {actor:.0f} moves/s; the learner alone: {learner:.1f} "

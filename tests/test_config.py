@@ -37,6 +37,8 @@ BAD_VALUES = [
     ("value_support_size", 0),
     ("selfplay_moves_per_iteration", 0),
     ("training_steps_per_iteration", 0),
+    ("replay_ratio", -0.5),
+    ("replay_ratio", math.inf),
     ("discount", 0),
     ("discount", 1.5),
     ("discount", -0.5),

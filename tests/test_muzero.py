@@ -76,6 +76,39 @@ def test_other_seed_gives_another_run(runs):
     assert [first[name] for name in LOSS_NAMES] != [other[name] for name in LOSS_NAMES]
 
 
+def test_a_phase_takes_the_whole_steps_a_replay_ratio_earned_and_carries_the_rest():
+    config = tiny_config(0, replay_ratio=0.25, training_steps_per_iteration=7)
+    # 6 moves earn 1.5 steps: 1 now, 0.5 carried; 6 more earn 2.0 with it.
+    assert muzero.phase_steps(config, 6, 0.0) == (1, 0.5)
+    assert muzero.phase_steps(config, 6, 0.5) == (2, 0.0)
+    assert muzero.phase_steps(config, 3, 0.0) == (0, 0.75)
+    plain = tiny_config(0, training_steps_per_iteration=7)
+    assert muzero.phase_steps(plain, 6, 0.5) == (7, 0.5)  # no ratio: the config's steps
+
+
+def test_a_replay_ratio_of_4_steps_per_40_moves_trains_as_4_steps_per_iteration_do(
+    runs, tmp_path, capsys
+):
+    """The tiny config plays 40 moves per iteration: a ratio of 0.1 earns the 4 steps per
+    phase that `runs["first"]` took by `training_steps_per_iteration` (ignored here)."""
+    network = muzero.muzero(tiny_config(0, replay_ratio=0.1, training_steps_per_iteration=9),
+                            tmp_path)  # fmt: skip
+    assert network.training_steps() == 12
+    rows, plain = read_rows(tmp_path), read_rows(runs["first"][1])
+    assert [row["training_step"] for row in rows] == ["4", "8", "12"]
+    for row, before in zip(rows, plain, strict=True):
+        for name in ("games", "moves", "episode_return"):
+            assert row[name] == before[name], name
+        for name in LOSS_NAMES:
+            assert float(row[name]) == pytest.approx(float(before[name]), rel=1e-6), name
+        # The column: the run's steps per frame so far.
+        assert float(row["replay_ratio"]) == int(row["training_step"]) / int(row["moves"])
+    moves = int(rows[-1]["moves"])
+    assert f"{moves} frames, 12 training steps ({12 / moves:.3g} per frame); per frame:" in (
+        capsys.readouterr().out
+    )
+
+
 def test_run_without_a_folder_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     network = muzero.muzero(tiny_config(0, training_steps=4))

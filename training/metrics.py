@@ -51,6 +51,7 @@ CSV_FIELDS = (
     *DIAGNOSTIC_NAMES,
     "actor_restarts",
     "replay_mib",
+    "replay_ratio",
 )
 
 #: One row per finished self-play game, in `episodes.csv`: the frames (moves of all games)
@@ -68,6 +69,7 @@ TENSORBOARD_TAGS = {
     "learning_rate": "train/learning_rate",
     "replay_games": "replay/games",
     "replay_mib": "replay/mib",
+    "replay_ratio": "train/replay_ratio",
     "selfplay_sims_per_s": "speed/selfplay_simulations_per_s",
     "train_steps_per_s": "speed/train_steps_per_s",
     **{name: "eval/" + name.removeprefix("eval_") for name in EVALUATION_FIELDS},
@@ -250,6 +252,8 @@ class RunLog:
             "seconds": round(seconds, 2),
             "actor_restarts": self.actor_restarts,
             "replay_mib": round(replay_mib, 3),
+            # The run's training steps per self-play move so far (`config.replay_ratio`).
+            "replay_ratio": training_step / moves if moves else float("nan"),
         }
         for name in (*LOSS_NAMES, *DIAGNOSTIC_NAMES):
             row[name] = _mean([loss.get(name, float("nan")) for loss in self._losses])

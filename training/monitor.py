@@ -50,6 +50,9 @@ class RunMonitor:
         self.postfix: dict[str, Any] = {}
         self.recent_returns: list[float] = []
         self.moves = 0
+        # Since the run (or its resumption) started: for the cost per frame `finish` prints.
+        self.frames, self.steps = 0, 0
+        self.selfplay_seconds, self.train_seconds = 0.0, 0.0
         self._phase_end: int | None = None
         self.start = time.perf_counter()
 
@@ -60,6 +63,8 @@ class RunMonitor:
     def selfplay(self, stats: Any, moves: int, actor_restarts: int) -> None:
         """Note a round of self-play (`SelfPlayStats`); `moves`: all self-play moves so far."""
         self.moves = moves
+        self.frames += stats.moves
+        self.selfplay_seconds += stats.seconds / max(1, self.config.num_actors)
         returns = [episode_return(game) for game in stats.finished]
         self.recent_returns = (self.recent_returns + returns)[-RECENT_GAMES:]
         if self.log is not None:
@@ -108,6 +113,8 @@ class RunMonitor:
     def end_phase(self, steps: int, seconds: float) -> None:
         """Note a training phase's steps and seconds; write the row of its last step."""
         self._phase_end = None
+        self.steps += steps
+        self.train_seconds += seconds
         if self.log is not None:
             self.log.add_training(steps, seconds)
             step = self.network.training_steps()
@@ -120,9 +127,24 @@ class RunMonitor:
                            self.trainer.learning_rate(), self.seconds(),
                            replay.nbytes() / 2**20)  # fmt: skip
 
+    def cost_per_frame(self) -> str | None:
+        """Return a line of the run's frames, training steps per frame and the seconds each
+        frame cost in self-play and in training (None before the first frame)."""
+        if not self.frames:
+            return None
+        per_frame = 1e3 / self.frames
+        return (f"{self.frames} frames, {self.steps} training steps "
+                f"({self.steps / self.frames:.3g} per frame); per frame: "
+                f"{per_frame * self.selfplay_seconds:.3g} ms of self-play, "
+                f"{per_frame * self.train_seconds:.3g} ms of training")  # fmt: skip
+
     def finish(self) -> None:
-        """Close the progress bar; write the final weights and draw the learning curve."""
+        """Close the progress bar; print the cost per frame; write the final weights and draw
+        the learning curve."""
         self.close()
+        line = self.cost_per_frame()
+        if line is not None:
+            print(line)
         if self.log is not None:
             self.log.save_weights(self.network.get_weights())
             game = self.config.new_game()  # what a game says of itself: its solved return
