@@ -374,6 +374,16 @@ class MuZeroConfig:
     augment_symmetries: bool = checked(boolean, default=False)
     """Train each sampled position under a random symmetry of the game (its `symmetries()`;
     AlphaGo Zero's augmentation, not in MuZero)."""
+    consistency_loss_weight: float = checked(finite_number, at_least_zero, default=0.0)
+    """Weight of EfficientZero's temporal consistency loss (Ye et al., 2021, section 4.1;
+    paper: 2; not in MuZero): the hidden state the dynamics predicts for each unroll step
+    is pulled towards the representation of the observation seen there (stop-gradient on
+    that branch; SimSiam's projection and predictor heads; negative cosine similarity). 0:
+    none, and no heads are built (`training.consistency`)."""
+    consistency_projection_size: int = checked(positive_int, default=1024)
+    """Units of each layer of the consistency projection (EfficientZero, Atari: 1024)."""
+    consistency_predictor_size: int = checked(positive_int, default=512)
+    """Units of the hidden layer of the consistency predictor (EfficientZero, Atari: 512)."""
     jit_compile: bool = checked(boolean, default=False)
     """Compile the training step with XLA (not in the pseudocode): on CPU it trains the
     Connect Four network ~1.6x faster, but the numbers differ in the last bits from the

@@ -178,7 +178,8 @@ def test_importance_weights_scale_each_positions_loss(played):
                            target_policies=policies)  # fmt: skip
     weights = np.zeros(8, np.float32)
     weights[:4] = 2.0  # the first half twice, the second half not at all
-    halves = [batch._replace(**{f: getattr(batch, f)[part] for f in batch._fields})
+    halves = [batch._replace(**{f: getattr(batch, f)[part] for f in batch._fields
+                                if getattr(batch, f) is not None})
               for part in (slice(0, 4), slice(4, 8))]  # fmt: skip
     first, second = (compute_losses(network, half.tensors(), 1.0, 0.0) for half in halves)
     weighted = compute_losses(network, batch._replace(weights=weights).tensors(), 1.0, 0.0)

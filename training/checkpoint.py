@@ -380,13 +380,17 @@ def save_run(run_dir: str | os.PathLike, config: Any, trainer: Any, replay_buffe
              rng: np.random.Generator, moves: int) -> Path:  # fmt: skip
     """Write a checkpoint of everything a run needs to go on as if never stopped.
 
-    The trained and target networks' weights and steps, the optimizer's state, the replay
-    buffer, the run's generator and its self-play moves (`restore_run` reads them back).
+    The trained and target networks' weights and steps, the consistency heads' weights
+    (when the config has them), the optimizer's state, the replay buffer, the run's
+    generator and its self-play moves (`restore_run` reads them back).
     """
     network = trainer.network
+    heads = {}
+    if trainer.consistency is not None:
+        heads["consistency_weights"] = trainer.consistency.get_weights()
     return save_checkpoint(run_dir, network.steps, {
         **trainer.reanalyser.state_dict(),  # the target network's weights and step
-        "training_step": network.steps, "moves": moves,
+        **heads, "training_step": network.steps, "moves": moves,
         "games_saved": replay_buffer.games_saved, "weights": network.get_weights(),
         "optimizer": trainer.optimizer_state(), "replay": replay_buffer.state_dict(),
         "rng": rng.bit_generator.state, "config": config.to_dict(),
@@ -407,6 +411,11 @@ def restore_run(run_dir: str | os.PathLike, trainer: Any, replay_buffer: Any,
     network = trainer.network
     network.set_weights(state["weights"])
     network.steps = int(state["training_step"])
+    if trainer.consistency is not None:
+        if "consistency_weights" not in state:
+            raise CheckpointError(f"{path} has no consistency heads; its run had no "
+                                  "consistency_loss_weight")  # fmt: skip
+        trainer.consistency.set_weights(state["consistency_weights"])
     trainer.load_optimizer_state(state["optimizer"])
     replay_buffer.load_state_dict(state["replay"])
     trainer.reanalyser.load_state_dict(state)

@@ -17,7 +17,7 @@ import numpy as np
 
 from game.opponents import OPPONENTS
 from training.run_files import save_weights
-from training.train import DIAGNOSTIC_NAMES, LOSS_NAMES
+from training.train import DIAGNOSTIC_NAMES, EXTRA_LOSS_NAMES, LOSS_NAMES
 
 #: Opponents a two-player run can be evaluated against (`game.opponents.make_opponent`), in
 #: the order of their CSV columns.
@@ -52,6 +52,7 @@ CSV_FIELDS = (
     "actor_restarts",
     "replay_mib",
     "replay_ratio",
+    *EXTRA_LOSS_NAMES,
 )
 
 #: One row per finished self-play game, in `episodes.csv`: the frames (moves of all games)
@@ -70,6 +71,7 @@ TENSORBOARD_TAGS = {
     "replay_games": "replay/games",
     "replay_mib": "replay/mib",
     "replay_ratio": "train/replay_ratio",
+    **{name: f"loss/{name}" for name in EXTRA_LOSS_NAMES},
     "selfplay_sims_per_s": "speed/selfplay_simulations_per_s",
     "train_steps_per_s": "speed/train_steps_per_s",
     **{name: "eval/" + name.removeprefix("eval_") for name in EVALUATION_FIELDS},
@@ -255,7 +257,7 @@ class RunLog:
             # The run's training steps per self-play move so far (`config.replay_ratio`).
             "replay_ratio": training_step / moves if moves else float("nan"),
         }
-        for name in (*LOSS_NAMES, *DIAGNOSTIC_NAMES):
+        for name in (*LOSS_NAMES, *DIAGNOSTIC_NAMES, *EXTRA_LOSS_NAMES):
             row[name] = _mean([loss.get(name, float("nan")) for loss in self._losses])
         for opponent in EVALUATION_OPPONENTS:
             # NaN for an opponent not played since the last row (NaN / NaN stays NaN).

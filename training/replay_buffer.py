@@ -58,6 +58,9 @@ class Batch(NamedTuple):
         game_ids: `[N]` int64 number of each position's game (`ReplayBuffer.games_saved`
             when it was saved), for `update_priorities`.
         positions: `[N]` int64 index of each position in its game.
+        future_observations: `[N, K, *observation_shape]` float32 observations at unroll
+            steps 1 .. K, zeros where the step's state has none (its policy mask is 0), for
+            EfficientZero's consistency loss; None without `consistency_loss_weight`.
     """
 
     observations: np.ndarray
@@ -69,10 +72,13 @@ class Batch(NamedTuple):
     weights: np.ndarray
     game_ids: np.ndarray
     positions: np.ndarray
+    future_observations: np.ndarray | None = None
 
     def tensors(self) -> tuple[np.ndarray, ...]:
         """Return what the training step reads: everything but the positions' addresses."""
-        return tuple(self[:7])
+        if self.future_observations is None:
+            return tuple(self[:7])
+        return (*self[:7], self.future_observations)
 
 
 class GameRecord(NamedTuple):
@@ -471,9 +477,13 @@ class ReplayBuffer:
         config, targets = self.config, draw.targets
         transform = config.value_transform
         observations = self.observations(draw.rows)
+        future = None
+        if config.consistency_loss_weight:
+            future = self.future_observations(targets)
         actions, policies = targets.actions, targets.policies
         if self.symmetries:
-            observations, actions, policies = self._augment(observations, actions, policies, rng)
+            observations, actions, policies = self._augment(observations, actions, policies, rng,
+                                                            future)  # fmt: skip
         return Batch(
             observations,
             actions.astype(np.int32),
@@ -484,17 +494,34 @@ class ReplayBuffer:
             draw.weights,
             draw.game_ids,
             draw.positions,
+            future,
         )
 
-    def _augment(self, observations, actions, policies, rng: np.random.Generator):
+    def future_observations(self, targets: Targets) -> np.ndarray:
+        """Return the `[N, K, *observation_shape]` observations of unroll steps 1 .. K of
+        `targets` (`Batch.future_observations`): those of the searched steps, zeros for the
+        others (past the end, or an end state no search saw)."""
+        rows, searched = targets.unroll_rows[:, 1:], targets.searched[:, 1:]
+        future = np.zeros((*rows.shape, *self.config.observation_shape), dtype=np.float32)
+        if searched.any():
+            future[searched] = self.observations(rows[searched])
+        return future
+
+    def _augment(self, observations, actions, policies, rng: np.random.Generator,
+                 future: np.ndarray | None = None):  # fmt: skip
         """Map each sample by a symmetry drawn uniformly (the identity among them), in place:
-        the arrays are the fresh ones `sample_batch` just stacked."""
+        the arrays are the fresh ones `sample_batch` just stacked (and the sample's
+        `future` observations, when given, by the same symmetry)."""
         choice = rng.integers(len(self.symmetries) + 1, size=len(observations))
         for index, symmetry in enumerate(self.symmetries, start=1):
             rows = np.flatnonzero(choice == index)
             if len(rows) == 0:
                 continue
             observations[rows] = symmetry.observations(observations[rows])
+            if future is not None:
+                shape = future.shape
+                mapped = symmetry.observations(future[rows].reshape(-1, *shape[2:]))
+                future[rows] = mapped.reshape(len(rows), *shape[1:])
             actions[rows] = symmetry.actions[actions[rows]]
             # The new action symmetry.actions[a] has the probability the old action a had.
             policies[rows] = policies[rows][..., np.argsort(symmetry.actions)]

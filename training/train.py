@@ -15,10 +15,13 @@ import tensorflow as tf
 
 from networks import BaseNetwork, SharedStorage
 from networks.transforms import logits_to_scalar, softmax, support_to_scalar
+from training.consistency import ConsistencyHeads, consistency_step_loss
 from training.reanalyse import Reanalyser
 from training.replay_buffer import Batch, ReplayBuffer
 
 LOSS_NAMES = ("total", "value", "reward", "policy", "l2")
+#: Losses of EfficientZero's changes, there only when their switch is on (not in MuZero).
+EXTRA_LOSS_NAMES = ("consistency",)
 #: What each training step measures besides its losses (not in the pseudocode; see
 #: `diagnostics`).
 DIAGNOSTIC_NAMES = (
@@ -63,6 +66,8 @@ def compute_losses(
     weight_decay: float,
     training: bool = True,
     with_predictions: bool = False,
+    consistency: ConsistencyHeads | None = None,
+    consistency_loss_weight: float = 0.0,
 ):
     """Return the losses of one batch. Pseudocode: the loss of `update_weights`.
 
@@ -73,12 +78,22 @@ def compute_losses(
     its importance weight (prioritized replay; paper appendix G), averaged over the batch;
     L2 weight decay ``weight_decay * sum(w^2) / 2`` over all weights is added.
 
+    With `consistency` (EfficientZero's temporal consistency, `training.consistency`), each
+    recurrent step's loss also holds ``consistency_loss_weight`` times the mean negative
+    cosine similarity of its predicted hidden state and the representation of the
+    observation seen at that step, where the step has one (its policy mask), scaled by 1/K
+    with the rest of the step's loss.
+
     Args:
-        batch: a `Batch`'s `tensors()` (without `weights`: all 1).
+        batch: a `Batch`'s `tensors()` (without `weights`: all 1; with `consistency`, the
+            `future_observations` after them).
         with_predictions: also return the network's outputs the diagnostics read.
+        consistency: the projection and predictor heads (None: no consistency loss).
+        consistency_loss_weight: its weight (EfficientZero: 2).
 
     Returns:
         ``total``, ``value``, ``reward``, ``policy`` (unscaled sums over the unroll) and ``l2``;
+        with `consistency`, also ``consistency`` (its unscaled sum over steps 1 .. K);
         with `with_predictions`, also ``value_logits`` `[N, V]` and ``policy_logits``
         `[N, A]` of step 0 and ``reward_logits`` `[N, K, R]` of steps 1 .. K, as a second dict.
     """
@@ -86,10 +101,19 @@ def compute_losses(
     weights = batch[6] if len(batch) > 6 else tf.ones(tf.shape(actions)[:1])
     num_unroll_steps = actions.shape[1]
     hidden = network.represent(observations, training=training)
+    observed = None
+    if consistency is not None:
+        # The representations of the observations at steps 1 .. K, in one call.
+        future = batch[7]
+        flat = tf.reshape(future, [-1, *future.shape[2:]])
+        observed = tf.reshape(network.represent(flat, training=training),
+                              [-1, num_unroll_steps, *hidden.shape[1:]])  # fmt: skip
     policy_logits, value_logits = network.predict(hidden, training=training)
     reward_logits = None
     weighted = tf.constant(0.0)
     totals = {"value": tf.constant(0.0), "reward": tf.constant(0.0), "policy": tf.constant(0.0)}
+    if consistency is not None:
+        totals["consistency"] = tf.constant(0.0)
     predictions = {"value_logits": value_logits, "policy_logits": policy_logits}
     reward_steps = []
     for step in range(num_unroll_steps + 1):
@@ -112,11 +136,20 @@ def compute_losses(
                 _cross_entropy(target_rewards[:, step], reward_logits) * mask[:, 1]
             )
         step_loss = value_loss_weight * value_loss + reward_loss + policy_loss
+        if observed is not None and step > 0:
+            similarity = consistency_step_loss(consistency, hidden, observed[:, step - 1],
+                                               training=training)  # fmt: skip
+            consistency_loss = tf.reduce_mean(similarity * mask[:, 2])
+            step_loss += consistency_loss_weight * consistency_loss
+            totals["consistency"] += consistency_loss
         weighted += scale_gradient(step_loss, 1.0 if step == 0 else 1.0 / num_unroll_steps)
         totals["value"] += value_loss
         totals["reward"] += reward_loss
         totals["policy"] += policy_loss
-    l2 = weight_decay * tf.add_n([tf.nn.l2_loss(w) for w in network.trainable_variables])
+    variables = network.trainable_variables
+    if consistency is not None:
+        variables = variables + consistency.trainable_variables
+    l2 = weight_decay * tf.add_n([tf.nn.l2_loss(w) for w in variables])
     losses = {"total": weighted + l2, **totals, "l2": l2}
     if not with_predictions:
         return losses
@@ -186,32 +219,48 @@ class Trainer:
         self.reanalyser = Reanalyser(config, network)
         #: `[N]` value errors of the last step's positions (their new priorities).
         self.value_errors = np.zeros(0)
+        #: EfficientZero's projection and predictor (None: no consistency loss).
+        self.consistency: ConsistencyHeads | None = None
+        if config.consistency_loss_weight:
+            self.consistency = ConsistencyHeads(network.hidden_shape,
+                                                config.consistency_projection_size,
+                                                config.consistency_predictor_size)  # fmt: skip
         self.optimizer = make_optimizer(config)
-        self.optimizer.build(network.trainable_variables)
+        self.optimizer.build(self.trainable_variables)
         obs = tf.TensorSpec([None, *config.observation_shape], tf.float32)
         k = config.num_unroll_steps
+        signature = [
+            obs,
+            tf.TensorSpec([None, k], tf.int32),
+            tf.TensorSpec([None, k + 1, 2 * config.value_support_size + 1], tf.float32),
+            tf.TensorSpec([None, k + 1, 2 * config.reward_support_size + 1], tf.float32),
+            tf.TensorSpec([None, k + 1, config.action_space_size], tf.float32),
+            tf.TensorSpec([None, k + 1, 3], tf.float32),
+            tf.TensorSpec([None], tf.float32),
+        ]
+        if self.consistency is not None:  # the observations of steps 1 .. K
+            signature.append(tf.TensorSpec([None, k, *config.observation_shape], tf.float32))
         self._step = tf.function(
-            self._update,
-            jit_compile=config.jit_compile,
-            input_signature=[
-                obs,
-                tf.TensorSpec([None, k], tf.int32),
-                tf.TensorSpec([None, k + 1, 2 * config.value_support_size + 1], tf.float32),
-                tf.TensorSpec([None, k + 1, 2 * config.reward_support_size + 1], tf.float32),
-                tf.TensorSpec([None, k + 1, config.action_space_size], tf.float32),
-                tf.TensorSpec([None, k + 1, 3], tf.float32),
-                tf.TensorSpec([None], tf.float32),
-            ],
+            self._update, jit_compile=config.jit_compile, input_signature=signature
         )
         #: `_step`'s concrete function, once its first call has traced it.
         self._compiled = None
 
-    def _update(self, *batch):
+    @property
+    def trainable_variables(self) -> list[tf.Variable]:
+        """Return what the optimizer trains: the network's variables, then the heads'."""
         variables = self.network.trainable_variables
+        if self.consistency is not None:
+            variables = variables + self.consistency.trainable_variables
+        return variables
+
+    def _update(self, *batch):
+        variables = self.trainable_variables
         with tf.GradientTape() as tape:
             losses, predictions = compute_losses(
                 self.network, batch, self.config.value_loss_weight, self.config.weight_decay,
-                with_predictions=True,
+                with_predictions=True, consistency=self.consistency,
+                consistency_loss_weight=self.config.consistency_loss_weight,
             )  # fmt: skip
         gradients = tape.gradient(losses["total"], variables)
         self.optimizer.apply_gradients(zip(gradients, variables))
