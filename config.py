@@ -384,6 +384,14 @@ class MuZeroConfig:
     """Units of each layer of the consistency projection (EfficientZero, Atari: 1024)."""
     consistency_predictor_size: int = checked(positive_int, default=512)
     """Units of the hidden layer of the consistency predictor (EfficientZero, Atari: 512)."""
+    value_prefix_horizon: int = checked(non_negative_int, default=0)
+    """EfficientZero's value prefix (Ye et al., 2021, section 4.2; paper: 5; not in MuZero):
+    the reward head predicts the discounted sum of the rewards since the unroll (or the
+    search) started, with an LSTM reset every this many steps, and the search takes each
+    step's reward as the difference of the prefixes (`networks.value_prefix`). One-player
+    games only. 0: each step's reward, as MuZero."""
+    value_prefix_lstm_size: int = checked(positive_int, default=512)
+    """Units of the value prefix's LSTM (EfficientZero, Atari: 512)."""
     jit_compile: bool = checked(boolean, default=False)
     """Compile the training step with XLA (not in the pseudocode): on CPU it trains the
     Connect Four network ~1.6x faster, but the numbers differ in the last bits from the
@@ -498,6 +506,11 @@ class MuZeroConfig:
             raise ValueError(
                 f"num_players must be {players}, the players of {game_class.__name__}; "
                 f"got {self.num_players!r}"
+            )
+        if self.value_prefix_horizon and self.num_players != 1:
+            raise ValueError(
+                f"value_prefix_horizon is for one-player games; {self.game_name} has "
+                f"{self.num_players} players"
             )
         if self.evaluation_interval and self.num_players != 2:
             raise ValueError(

@@ -77,6 +77,7 @@ def muzero(
     max_seconds: float | None = None,
     stop_return: float | None = None,
     ray_address: str | None = None,
+    max_frames: int | None = None,
 ) -> BaseNetwork:
     """Train a network by alternating self-play and training; return it.
 
@@ -101,6 +102,10 @@ def muzero(
             reaches this (not in the pseudocode; for benchmarks of how soon a game is solved).
         ray_address: with actors, the Ray cluster to join (None: a local Ray, ended with
             the run).
+        max_frames: stop once self-play has played this many moves (frames, all games
+            together; not in the pseudocode), after the training phase they earned. The
+            last round plays only what is left, up to `num_parallel_games - 1` more (the
+            games move in lockstep; Ray actors play their own rounds' moves).
 
     Raises:
         CheckpointError: `resume` and no good checkpoint.
@@ -124,8 +129,12 @@ def muzero(
                 interrupt.check()
                 if out_of_time(monitor, max_seconds, network, config):
                     break
-                stats = run_selfplay(storage, replay_buffer, actor,
-                                     config.selfplay_moves_per_iteration)  # fmt: skip
+                if out_of_frames(moves, max_frames, network, config):
+                    break
+                round_moves = config.selfplay_moves_per_iteration
+                if max_frames is not None:
+                    round_moves = min(round_moves, max_frames - moves)
+                stats = run_selfplay(storage, replay_buffer, actor, round_moves)
                 moves += stats.moves
                 monitor.selfplay(stats, moves, actor.restarts)
                 if held(monitor, stop_return, network):
@@ -223,6 +232,15 @@ def out_of_time(monitor: RunMonitor, max_seconds: float | None, network, config)
     if max_seconds is None or monitor.seconds() < max_seconds:
         return False
     print(f"time limit: stopped after {max_seconds:g} s at training step "
+          f"{network.training_steps()} of {config.training_steps}")  # fmt: skip
+    return True
+
+
+def out_of_frames(moves: int, max_frames: int | None, network, config) -> bool:
+    """Return (and say) whether self-play has played the run's `max_frames`."""
+    if max_frames is None or moves < max_frames:
+        return False
+    print(f"frame limit: stopped after {moves} frames at training step "
           f"{network.training_steps()} of {config.training_steps}")  # fmt: skip
     return True
 

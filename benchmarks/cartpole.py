@@ -1,7 +1,7 @@
 """Train MuZero on CartPole-v1, then play 100 greedy episodes (no noise, temperature 0).
 
     python benchmarks/cartpole.py [--seed 0] [--training-steps N] [--max-minutes M]
-        [--set FIELD=VALUE ...]
+        [--max-frames F] [--set FIELD=VALUE ...]
     python benchmarks/cartpole.py --seeds 0-4 [--jobs 2] [...]
     python benchmarks/cartpole.py --seeds 0-4 --ablation [...]
     python benchmarks/cartpole.py --seeds 0-4 --simulations-sweep [--policies muzero,gumbel]
@@ -13,15 +13,17 @@ the frames at which self-play first held 475: the mean return of 20 consecutive 
 episodes (with their exploration) reached 475, gymnasium's "solved" for CartPole-v1. The
 last line is a JSON object of the same figures. The run folder (CSV, PNG, weights) goes to
 --results-dir. ``--max-minutes`` stops training after M minutes (then the greedy episodes
-are played). With ``--seeds``, each seed trains in its own process (``--jobs`` at once,
-default one per core, each pinned to its own), then one line per seed and the median and
-range over seeds are printed. ``--ablation`` does that for the recipe with prioritized
-replay and Reanalyze each switched on and off (`ABLATION`) and prints a table of the median
-frames to hold 475. ``--simulations-sweep`` does it for each search policy (``--policies``,
-default muzero and gumbel) at each number of simulations (``--budgets``, default
-`SWEEP_BUDGETS`), each run with ``--set search_policy=P --set num_simulations=N``, and
-prints a table of the median greedy mean and frames to hold 475 per policy and budget; its
-JSON line (``"benchmark": "cartpole_simulations_sweep"``) holds every run.
+are played); ``--max-frames`` stops once self-play has played F frames, after the training
+steps they earned (`muzero.muzero`'s `max_frames`). With ``--seeds``, each seed trains in
+its own process (``--jobs`` at once, default one per core, each pinned to its own), then one
+line per seed and the median and range over seeds are printed. ``--ablation`` does that for
+the recipe with prioritized replay and Reanalyze each switched on and off (`ABLATION`) and
+prints a table of the median frames to hold 475. ``--simulations-sweep`` does it for each
+search policy (``--policies``, default muzero and gumbel) at each number of simulations
+(``--budgets``, default `SWEEP_BUDGETS`), each run with ``--set search_policy=P --set
+num_simulations=N``, and prints a table of the median greedy mean and frames to hold 475 per
+policy and budget; its JSON line (``"benchmark": "cartpole_simulations_sweep"``) holds every
+run.
 """
 
 from __future__ import annotations
@@ -233,6 +235,7 @@ def main() -> None:
                         f"(default: {','.join(map(str, SWEEP_BUDGETS))})")  # fmt: skip
     parser.add_argument("--training-steps", type=int)
     parser.add_argument("--max-minutes", type=float, help="stop training after M minutes")
+    parser.add_argument("--max-frames", type=int, help="stop once self-play played F frames")
     parser.add_argument("--stop-when-held", action="store_true",
                         help="stop training once self-play held 475 (see above)")  # fmt: skip
     parser.add_argument("--episodes", type=int, default=100)
@@ -252,6 +255,8 @@ def main() -> None:
         max_seconds = muzero.parse_max_minutes(args.max_minutes)
     except muzero.UsageError as error:
         parser.error(str(error))
+    if args.max_frames is not None and args.max_frames < 1:
+        parser.error(f"--max-frames must be positive, got {args.max_frames}")
     if args.simulations_sweep:
         policies = args.policies or ",".join(SWEEP_POLICIES)
         budgets = args.budgets or ",".join(map(str, SWEEP_BUDGETS))
@@ -272,7 +277,8 @@ def main() -> None:
     save_run_info(run_dir, config.to_dict(), {"game": game, "overrides": overrides})
     start = time.perf_counter()
     network = muzero.muzero(config, run_dir, progress=sys.stderr.isatty(), max_seconds=max_seconds,
-                            stop_return=SOLVED_RETURN if args.stop_when_held else None)  # fmt: skip
+                            stop_return=SOLVED_RETURN if args.stop_when_held else None,
+                            max_frames=args.max_frames)  # fmt: skip
     train_seconds = time.perf_counter() - start
     returns = []
     if args.episodes > 0:

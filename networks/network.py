@@ -15,6 +15,7 @@ import tensorflow as tf
 import tensorflow.experimental.numpy as tnp
 
 from networks.transforms import logits_to_scalar, scale_hidden_state
+from networks.value_prefix import build_value_prefix_model
 
 
 class NetworkOutput(NamedTuple):
@@ -46,6 +47,10 @@ class NetworkSettings(NamedTuple):
             value and reward heads.
         hidden_state_scaling: ``"min_max"`` (paper) or ``"tanh"``.
         value_transform: decode values and rewards with `h_inverse`.
+        value_prefix_horizon: 0, or EfficientZero's value prefix reset every this many
+            steps (`networks.value_prefix`).
+        value_prefix_lstm_size: units of the value prefix's LSTM.
+        discount: the game's discount (the value prefix sums discounted rewards).
     """
 
     observation_shape: tuple[int, ...]
@@ -54,11 +59,17 @@ class NetworkSettings(NamedTuple):
     reward_support_size: int
     hidden_state_scaling: str = "min_max"
     value_transform: bool = True
+    value_prefix_horizon: int = 0
+    value_prefix_lstm_size: int = 512
+    discount: float = 1.0
 
     @classmethod
     def from_config(cls, config: Any) -> NetworkSettings:
-        """Return the settings of a config (any object with attributes of these names)."""
-        return cls(*(getattr(config, name) for name in cls._fields))
+        """Return the settings of a config (any object with attributes of these names; one
+        without a field that has a default gets the default)."""
+        defaults = cls._field_defaults
+        return cls(*(getattr(config, name, defaults.get(name)) if name in defaults
+                     else getattr(config, name) for name in cls._fields))  # fmt: skip
 
 
 class Network(abc.ABC):
@@ -90,6 +101,13 @@ class BaseNetwork(Network):
 
     and may override `encode_action` (default: one-hot `[B, A]`). Hidden states are scaled
     here (`scale_hidden_state`), after the representation and after every dynamics step.
+
+    With `value_prefix_horizon` (EfficientZero's value prefix), a fourth model built here
+    (`build_value_prefix`) predicts the prefix from each predicted hidden state with an
+    LSTM, and the dynamics' own reward logits are not read. The search then holds, as each
+    node's state, the hidden state flattened and followed by the LSTM's state, the node's
+    prefix and its steps into the prefix's segment (`pack_state`); `recurrent_inference`
+    returns the reward as the difference of the prefixes, so the search itself is the same.
     Inference is compiled once with fixed signatures (any batch size, no retracing). Value and
     reward logits are decoded with `logits_to_scalar`, through `h_inverse` unless
     `value_transform` is False.
@@ -108,10 +126,22 @@ class BaseNetwork(Network):
         self.reward_support_size = given.reward_support_size
         self.hidden_state_scaling = given.hidden_state_scaling
         self.value_transform = given.value_transform
+        self.value_prefix_horizon = given.value_prefix_horizon
+        self.value_prefix_lstm_size = given.value_prefix_lstm_size
+        self.discount = given.discount
         self.representation = self.build_representation()
         self.dynamics = self.build_dynamics()
         self.prediction = self.build_prediction()
         self.hidden_shape = tuple(self.representation.output_shape[1:])
+        self.value_prefix: keras.Model | None = None
+        if self.value_prefix_horizon:
+            self.value_prefix = self.build_value_prefix()
+            lstm = tf.TensorSpec([None, self.value_prefix_lstm_size], tf.float32)
+            self._value_prefix_fn = tf.function(
+                self._value_prefix_graph,
+                input_signature=[tf.TensorSpec([None, *self.hidden_shape], tf.float32), lstm,
+                                 lstm],
+            )  # fmt: skip
         self.steps = 0
         #: Bumped whenever the weights change, so cached copies of them know to refresh.
         self.weights_version = 0
@@ -141,6 +171,12 @@ class BaseNetwork(Network):
     def build_prediction(self) -> keras.Model:
         """Return the prediction model f."""
 
+    def build_value_prefix(self) -> keras.Model:
+        """Return the value prefix model (`networks.value_prefix.build_value_prefix_model`);
+        built only with `value_prefix_horizon`."""
+        return build_value_prefix_model(self.hidden_shape, self.value_prefix_lstm_size,
+                                        self.reward_support_size)  # fmt: skip
+
     def encode_action(self, hidden_states: tf.Tensor, actions: tf.Tensor) -> tf.Tensor:
         """Encode `[B]` int actions for the dynamics model (default: one-hot `[B, A]`)."""
         del hidden_states
@@ -164,6 +200,19 @@ class BaseNetwork(Network):
         """Return policy logits and value logits of hidden states."""
         policy_logits, value_logits = self.prediction(hidden_states, training=training)
         return policy_logits, value_logits
+
+    def value_prefix_step(self, hidden_states: tf.Tensor, lstm_state: list[tf.Tensor],
+                          training: bool = False):  # fmt: skip
+        """Return the prefix logits of predicted hidden states and the LSTM's next state
+        (``[h, c]``, each `[B, value_prefix_lstm_size]`; zeros at the unroll's start)."""
+        logits, state_h, state_c = self.value_prefix([hidden_states, *lstm_state],
+                                                     training=training)  # fmt: skip
+        return logits, [state_h, state_c]
+
+    def _value_prefix_graph(self, hidden_states, state_h, state_c):
+        self._trace_count += 1
+        logits, (state_h, state_c) = self.value_prefix_step(hidden_states, [state_h, state_c])
+        return logits, state_h, state_c
 
     def _initial_graph(self, observations):
         self._trace_count += 1  # Runs only while tracing: counts (re)traces.
@@ -195,42 +244,87 @@ class BaseNetwork(Network):
         return tuple(output.numpy() for output in outputs)
 
     def initial_inference(self, observations: np.ndarray) -> NetworkOutput:
-        """Pseudocode: `Network.initial_inference`, batched."""
+        """Pseudocode: `Network.initial_inference`, batched (with a value prefix, the state
+        returned is `pack_state`'s: a fresh LSTM state, prefix 0, 0 steps)."""
         hidden, policy_logits, value_logits = self.initial_inference_logits(observations)
         value = logits_to_scalar(value_logits, self.value_support_size, self.value_transform)
+        if self.value_prefix is not None:
+            zeros = np.zeros((len(hidden), self.value_prefix_lstm_size), np.float32)
+            none = np.zeros(len(hidden), np.float32)
+            hidden = self.pack_state(hidden, zeros, zeros, none, none)
         return NetworkOutput(value, np.zeros_like(value), policy_logits, hidden)
 
     def recurrent_inference(self, hidden_states: np.ndarray, actions: np.ndarray) -> NetworkOutput:
-        """Pseudocode: `Network.recurrent_inference`, batched."""
-        hidden, reward_logits, policy_logits, value_logits = self.recurrent_inference_logits(
-            hidden_states, actions
-        )
+        """Pseudocode: `Network.recurrent_inference`, batched.
+
+        With a value prefix, `hidden_states` are `pack_state`'s, and the reward is the
+        difference of the child's and the parent's prefixes (`networks.value_prefix`); a
+        child that ends a segment of `value_prefix_horizon` steps starts the next one (its
+        LSTM state and prefix 0).
+        """
+        if self.value_prefix is None:
+            hidden, reward_logits, policy_logits, value_logits = self.recurrent_inference_logits(
+                hidden_states, actions
+            )
+            value = logits_to_scalar(value_logits, self.value_support_size, self.value_transform)
+            reward = logits_to_scalar(reward_logits, self.reward_support_size,
+                                      self.value_transform)  # fmt: skip
+            return NetworkOutput(value, reward, policy_logits, hidden)
+        parent, state_h, state_c, parent_prefix, steps = self.unpack_state(hidden_states)
+        hidden, _, policy_logits, value_logits = self.recurrent_inference_logits(parent, actions)
+        outputs = self._value_prefix_fn(hidden, state_h, state_c)
+        prefix_logits, state_h, state_c = (output.numpy() for output in outputs)
         value = logits_to_scalar(value_logits, self.value_support_size, self.value_transform)
-        reward = logits_to_scalar(reward_logits, self.reward_support_size, self.value_transform)
-        return NetworkOutput(value, reward, policy_logits, hidden)
+        prefix = logits_to_scalar(prefix_logits, self.reward_support_size, self.value_transform)
+        reward = (prefix - parent_prefix) / self.discount**steps
+        steps = steps + 1
+        ends = steps >= self.value_prefix_horizon
+        state_h[ends], state_c[ends], prefix[ends], steps[ends] = 0.0, 0.0, 0.0, 0
+        return NetworkOutput(value, reward, policy_logits,
+                             self.pack_state(hidden, state_h, state_c, prefix, steps))  # fmt: skip
+
+    def pack_state(self, hidden, state_h, state_c, prefix, steps) -> np.ndarray:
+        """Return `[B, S]` float32 search states of a value prefix network: each hidden
+        state flattened, then the LSTM's `h` and `c`, the prefix so far and the steps into
+        its segment (`unpack_state` reads them back)."""
+        parts = [np.reshape(hidden, (len(hidden), -1)), state_h, state_c,
+                 np.reshape(prefix, (-1, 1)), np.reshape(steps, (-1, 1))]  # fmt: skip
+        return np.concatenate([np.asarray(part, np.float32) for part in parts], axis=1)
+
+    def unpack_state(self, states: np.ndarray):
+        """Return ``(hidden [B, *H], h, c, prefix [B] float64, steps [B] int64)`` of
+        `pack_state`'s states."""
+        states = np.asarray(states, np.float32)
+        size, lstm = int(np.prod(self.hidden_shape)), self.value_prefix_lstm_size
+        hidden = states[:, :size].reshape(len(states), *self.hidden_shape)
+        state_h = states[:, size : size + lstm].copy()
+        state_c = states[:, size + lstm : size + 2 * lstm].copy()
+        prefix = states[:, size + 2 * lstm].astype(np.float64)
+        steps = np.rint(states[:, size + 2 * lstm + 1]).astype(np.int64)
+        return hidden, state_h, state_c, prefix, steps
 
     # ----- weights ----------------------------------------------------------------------------
     @property
+    def models(self) -> tuple[keras.Model, ...]:
+        """The models whose weights these are: representation, dynamics, prediction (and
+        the value prefix model, when there is one)."""
+        models = (self.representation, self.dynamics, self.prediction)
+        return models if self.value_prefix is None else (*models, self.value_prefix)
+
+    @property
     def trainable_variables(self) -> list[tf.Variable]:
-        """Return the variables of all three models."""
-        return (
-            self.representation.trainable_variables
-            + self.dynamics.trainable_variables
-            + self.prediction.trainable_variables
-        )
+        """Return the variables of all the models (`models`)."""
+        return [variable for model in self.models for variable in model.trainable_variables]
 
     def get_weights(self) -> list[np.ndarray]:
-        """Return copies of all weights (representation, dynamics, prediction)."""
-        return [
-            *self.representation.get_weights(),
-            *self.dynamics.get_weights(),
-            *self.prediction.get_weights(),
-        ]
+        """Return copies of all weights (representation, dynamics, prediction, then the
+        value prefix model's when there is one)."""
+        return [weight for model in self.models for weight in model.get_weights()]
 
     def set_weights(self, weights: list[np.ndarray]) -> None:
         """Load weights given in the order of `get_weights`."""
         offset = 0
-        for model in (self.representation, self.dynamics, self.prediction):
+        for model in self.models:
             count = len(model.get_weights())
             model.set_weights(weights[offset : offset + count])
             offset += count

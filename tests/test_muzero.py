@@ -109,6 +109,18 @@ def test_a_replay_ratio_of_4_steps_per_40_moves_trains_as_4_steps_per_iteration_
     )
 
 
+def test_a_frame_limit_stops_self_play_at_the_limit_after_the_steps_it_earned(tmp_path, capsys):
+    # 40 moves a round, 100 allowed: rounds of 40, 40 and 20; a ratio of 0.1 earns 4, 4, 2.
+    config = tiny_config(0, training_steps=1000, replay_ratio=0.1, min_replay_moves=1)
+    network = muzero.muzero(config, tmp_path, max_frames=100)
+    out = capsys.readouterr().out
+    assert f"frame limit: stopped after 100 frames at training step {network.steps}" in out
+    assert "100 frames, " in out  # the cost per frame counts them all
+    # The first round's games may not have ended (nothing to sample yet): its 4 steps are
+    # not earned then.
+    assert network.steps in (6, 10)
+
+
 def test_run_without_a_folder_writes_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     network = muzero.muzero(tiny_config(0, training_steps=4))

@@ -1,3 +1,5 @@
+import types
+
 import keras
 import numpy as np
 import pytest
@@ -91,9 +93,14 @@ def test_shared_storage_returns_the_latest_network():
 
 
 def test_network_settings_are_read_off_a_config():
-    config = make_cartpole_config(hidden_state_scaling="tanh", value_transform=False)
+    config = make_cartpole_config(hidden_state_scaling="tanh", value_transform=False,
+                                  value_prefix_horizon=3, value_prefix_lstm_size=7)  # fmt: skip
     settings = NetworkSettings.from_config(config)
-    assert settings == NetworkSettings((4,), 2, 20, 5, "tanh", False)
+    assert settings == NetworkSettings((4,), 2, 20, 5, "tanh", False, 3, 7, 0.997)
+    # An object without the fields that have defaults gets the defaults.
+    sizes = types.SimpleNamespace(observation_shape=(4,), action_space_size=2,
+                                  value_support_size=20, reward_support_size=5)  # fmt: skip
+    assert NetworkSettings.from_config(sizes) == NetworkSettings((4,), 2, 20, 5)
     network = config.new_network()
     assert [getattr(network, name) for name in NetworkSettings._fields] == list(settings)
 

@@ -40,6 +40,9 @@ ACCEPTED = {
     ("learner_cpus", "0"): "no CPUs kept for the learner",
     ("gumbel_scale", "0"): "no Gumbel noise: a deterministic Gumbel search",
     ("gumbel_c_visit", "0"): "sigma without the visit offset",
+    ("replay_ratio", "0"): "the ratio training_steps_per_iteration gives",
+    ("consistency_loss_weight", "0"): "no consistency loss (MuZero)",
+    ("value_prefix_horizon", "0"): "each step's reward (MuZero)",
     # 1.5 is a fine float for these (it is refused for every int and for bounded floats).
     ("pb_c_base", "1.5"): "",
     ("pb_c_init", "1.5"): "",
@@ -54,6 +57,8 @@ ACCEPTED = {
     ("gumbel_scale", "1.5"): "",
     ("gumbel_c_visit", "1.5"): "",
     ("gumbel_c_scale", "1.5"): "",
+    ("replay_ratio", "1.5"): "",
+    ("consistency_loss_weight", "1.5"): "",
 }
 
 

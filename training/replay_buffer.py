@@ -25,6 +25,7 @@ import numpy as np
 from game import AbstractGame
 from game.frames import stack_frames
 from networks.transforms import scalar_to_support
+from networks.value_prefix import value_prefixes
 from training.targets import (
     FlatWindow,
     Targets,
@@ -51,7 +52,8 @@ class Batch(NamedTuple):
         observations: `[N, *observation_shape]` float32 observations at the sampled positions.
         actions: `[N, K]` int32 actions taken (random past the end of the episode).
         target_values: `[N, K + 1, 2 * value_support_size + 1]` value targets (two-hot).
-        target_rewards: `[N, K + 1, 2 * reward_support_size + 1]` reward targets (two-hot).
+        target_rewards: `[N, K + 1, 2 * reward_support_size + 1]` reward targets (two-hot;
+            with `value_prefix_horizon`, the value prefixes of `networks.value_prefix`).
         target_policies: `[N, K + 1, A]` the search policy targets (MuZero: visit distributions).
         masks: `[N, K + 1, 3]` float32: which of the value, reward and policy losses apply.
         weights: `[N]` float32 importance weights of the positions' losses (1 when uniform).
@@ -480,7 +482,9 @@ class ReplayBuffer:
         future = None
         if config.consistency_loss_weight:
             future = self.future_observations(targets)
-        actions, policies = targets.actions, targets.policies
+        actions, policies, rewards = targets.actions, targets.policies, targets.rewards
+        if config.value_prefix_horizon:  # EfficientZero: the prefix of each step, not its reward
+            rewards = value_prefixes(rewards, config.value_prefix_horizon, config.discount)
         if self.symmetries:
             observations, actions, policies = self._augment(observations, actions, policies, rng,
                                                             future)  # fmt: skip
@@ -488,7 +492,7 @@ class ReplayBuffer:
             observations,
             actions.astype(np.int32),
             scalar_to_support(targets.values, config.value_support_size, transform),
-            scalar_to_support(targets.rewards, config.reward_support_size, transform),
+            scalar_to_support(rewards, config.reward_support_size, transform),
             policies.astype(np.float32),
             targets.masks,
             draw.weights,

@@ -76,7 +76,10 @@ def compute_losses(
     halved. Losses are cross-entropies on the categorical supports (value, reward) and
     against the search policy, masked where a step has no target, each position's scaled by
     its importance weight (prioritized replay; paper appendix G), averaged over the batch;
-    L2 weight decay ``weight_decay * sum(w^2) / 2`` over all weights is added.
+    L2 weight decay ``weight_decay * sum(w^2) / 2`` over all weights is added. With a
+    network's `value_prefix_horizon` (EfficientZero's value prefix), the reward loss is that
+    of the value prefix model's logits, its LSTM state carried along the unroll and reset
+    every `value_prefix_horizon` steps, against the prefix targets the batch holds.
 
     With `consistency` (EfficientZero's temporal consistency, `training.consistency`), each
     recurrent step's loss also holds ``consistency_loss_weight`` times the mean negative
@@ -110,6 +113,10 @@ def compute_losses(
                               [-1, num_unroll_steps, *hidden.shape[1:]])  # fmt: skip
     policy_logits, value_logits = network.predict(hidden, training=training)
     reward_logits = None
+    horizon = getattr(network, "value_prefix_horizon", 0)
+    if horizon:  # EfficientZero's value prefix: an LSTM along the unroll, reset every H steps
+        zeros = tf.zeros([tf.shape(actions)[0], network.value_prefix_lstm_size])
+        lstm_state = [zeros, zeros]
     weighted = tf.constant(0.0)
     totals = {"value": tf.constant(0.0), "reward": tf.constant(0.0), "policy": tf.constant(0.0)}
     if consistency is not None:
@@ -121,6 +128,12 @@ def compute_losses(
             hidden, reward_logits = network.dynamics_step(
                 scale_gradient(hidden, 0.5), actions[:, step - 1], training=training
             )
+            if horizon:
+                reward_logits, lstm_state = network.value_prefix_step(
+                    hidden, lstm_state, training=training
+                )
+                if step % horizon == 0:
+                    lstm_state = [zeros, zeros]
             policy_logits, value_logits = network.predict(hidden, training=training)
             reward_steps.append(reward_logits)
         mask = masks[:, step] * weights[:, None]
