@@ -199,7 +199,7 @@ def phase_steps(config: MuZeroConfig, moves: int, owed: float) -> tuple[int, flo
     if not config.replay_ratio:
         return config.training_steps_per_iteration, owed
     owed += config.replay_ratio * moves
-    steps = int(owed)
+    steps = int(owed + 1e-9)  # 0.29 * 100 is 28.999999999999996: a whole 29 steps
     return steps, owed - steps
 
 

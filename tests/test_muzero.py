@@ -82,6 +82,8 @@ def test_a_phase_takes_the_whole_steps_a_replay_ratio_earned_and_carries_the_res
     assert muzero.phase_steps(config, 6, 0.0) == (1, 0.5)
     assert muzero.phase_steps(config, 6, 0.5) == (2, 0.0)
     assert muzero.phase_steps(config, 3, 0.0) == (0, 0.75)
+    # 0.29 * 100 is 28.999999999999996 in floating point: still 29 whole steps.
+    assert muzero.phase_steps(tiny_config(0, replay_ratio=0.29), 100, 0.0)[0] == 29
     plain = tiny_config(0, training_steps_per_iteration=7)
     assert muzero.phase_steps(plain, 6, 0.5) == (7, 0.5)  # no ratio: the config's steps
 

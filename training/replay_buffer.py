@@ -481,7 +481,7 @@ class ReplayBuffer:
         observations = self.observations(draw.rows)
         future = None
         if config.consistency_loss_weight:
-            future = self.future_observations(targets)
+            future = self.future_observations(targets, observations)
         actions, policies, rewards = targets.actions, targets.policies, targets.rewards
         if config.value_prefix_horizon:  # EfficientZero: the prefix of each step, not its reward
             rewards = value_prefixes(rewards, config.value_prefix_horizon, config.discount)
@@ -501,14 +501,19 @@ class ReplayBuffer:
             future,
         )
 
-    def future_observations(self, targets: Targets) -> np.ndarray:
+    def future_observations(self, targets: Targets, first: np.ndarray) -> np.ndarray:
         """Return the `[N, K, *observation_shape]` observations of unroll steps 1 .. K of
-        `targets` (`Batch.future_observations`): those of the searched steps, zeros for the
-        others (past the end, or an end state no search saw)."""
+        `targets` (`Batch.future_observations`): those of the searched steps; a step no
+        search saw (past the end, or an end state) repeats the step before it (`first`, the
+        `[N, ...]` observations at step 0, before step 1). Those steps are masked out of the
+        loss; repeating a real observation keeps zeros out of the batch-norm statistics."""
         rows, searched = targets.unroll_rows[:, 1:], targets.searched[:, 1:]
-        future = np.zeros((*rows.shape, *self.config.observation_shape), dtype=np.float32)
+        future = np.empty((*rows.shape, *self.config.observation_shape), dtype=np.float32)
         if searched.any():
             future[searched] = self.observations(rows[searched])
+        for step in range(rows.shape[1]):
+            missing = ~searched[:, step]
+            future[missing, step] = (first if step == 0 else future[:, step - 1])[missing]
         return future
 
     def _augment(self, observations, actions, policies, rng: np.random.Generator,
