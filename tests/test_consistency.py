@@ -8,7 +8,7 @@ import tensorflow as tf
 
 import muzero
 from config import make_cartpole_config, make_connect4_config
-from self_play import SelfPlay
+from tests.test_replay import filled, played  # noqa: F401  (a fixture)
 from training import ReplayBuffer, Trainer, compute_losses
 from training.checkpoint import list_checkpoints, read_checkpoint, restore_run
 from training.consistency import (
@@ -29,22 +29,6 @@ def small_config(**overrides):
     )  # fmt: skip
     settings.update(overrides)
     return make_cartpole_config(**settings)
-
-
-@pytest.fixture(scope="module")
-def played():
-    """CartPole games of a fresh network, some ended by the pole, some cut at 12 moves."""
-    config = small_config()
-    games = SelfPlay(config, np.random.default_rng(0)).play(config.new_network(), 200).finished
-    assert any(game.terminal() for game in games) and any(not game.terminal() for game in games)
-    return games
-
-
-def filled(config, games):
-    replay = ReplayBuffer(config)
-    for game in games:
-        replay.save_game(game)
-    return replay
 
 
 def test_negative_cosine_similarity_by_hand():
@@ -79,14 +63,15 @@ def test_no_gradient_reaches_the_observed_branch():
         np.testing.assert_allclose(ours, constant, atol=1e-6)
 
 
-def test_future_observations_are_the_games_own_and_zero_where_none(played):
+def test_future_observations_are_the_games_own_and_repeated_where_none(played):  # noqa: F811
+    _, games = played
     config = small_config(batch_size=64)
-    batch = filled(config, played).sample_batch(3, 5, np.random.default_rng(1))
+    batch = filled(config, games).sample_batch(3, 5, np.random.default_rng(1))
     assert batch.future_observations.shape == (64, 3, 4)
     assert len(batch.tensors()) == 8
     seen = 0
     for row, (game_id, position) in enumerate(zip(batch.game_ids, batch.positions)):
-        game = played[game_id]
+        game = games[game_id]
         for k in range(1, 4):
             state = int(position) + k
             if batch.masks[row, k, 2]:  # the step's state was searched: it has its image
@@ -98,14 +83,15 @@ def test_future_observations_are_the_games_own_and_zero_where_none(played):
                           else batch.future_observations[row, k - 2])  # fmt: skip
                 np.testing.assert_array_equal(batch.future_observations[row, k - 1], before)
     assert 0 < seen < 64 * 3
-    plain = filled(small_config(consistency_loss_weight=0.0, batch_size=64), played)
+    plain = filled(small_config(consistency_loss_weight=0.0, batch_size=64), games)
     assert plain.sample_batch(3, 5, np.random.default_rng(1)).future_observations is None
 
 
-def test_the_loss_is_the_masked_mean_of_each_steps_similarity(played):
+def test_the_loss_is_the_masked_mean_of_each_steps_similarity(played):  # noqa: F811
+    _, games = played
     config = small_config()
     trainer = Trainer(config, config.new_network())
-    batch = filled(config, played).sample_batch(3, 5, np.random.default_rng(2))
+    batch = filled(config, games).sample_batch(3, 5, np.random.default_rng(2))
     heads = trainer.consistency
     losses = compute_losses(trainer.network, batch.tensors(), 1.0, 0.0, training=False,
                             consistency=heads, consistency_loss_weight=2.0)  # fmt: skip
