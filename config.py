@@ -392,6 +392,19 @@ class MuZeroConfig:
     games only. 0: each step's reward, as MuZero."""
     value_prefix_lstm_size: int = checked(positive_int, default=512)
     """Units of the value prefix's LSTM (EfficientZero, Atari: 512)."""
+    off_policy_tau: float = checked(finite_number, at_least_zero, default=0.0)
+    """EfficientZero's off-policy correction (Ye et al., 2021, section 4.3; paper: 0.3; not
+    in MuZero): the n-step value targets of a stored game look ``l = clip(td_steps -
+    floor(age / (off_policy_tau * training_steps)), 1, td_steps)`` moves ahead instead of
+    `td_steps`, `age` the training steps since the game entered the replay buffer, so the
+    games of an older policy bootstrap sooner (`training.targets.horizons_by_age`). 0:
+    `td_steps` for every game."""
+    bootstrap_search: bool = checked(boolean, default=False)
+    """Bootstrap the n-step value targets from the root value of a fresh search of the
+    state bootstrapped from (EfficientZero section 4.3: "the root value of the MCTS"), the
+    run's search without noise, with the target network where there is one
+    (`target_update_interval`), else the latest weights; one batched search per batch (not
+    in MuZero). False: the target network's value, or the stored search value."""
     jit_compile: bool = checked(boolean, default=False)
     """Compile the training step with XLA (not in the pseudocode): on CPU it trains the
     Connect Four network ~1.6x faster, but the numbers differ in the last bits from the

@@ -163,7 +163,8 @@ def run_selfplay(
 
     Pseudocode: `run_selfplay` (one bounded round of it, so the main loop can alternate).
     """
-    stats = actor.play(storage.latest_network(), num_moves)
+    network = storage.latest_network()
+    stats = actor.play(network, num_moves)
     for game in stats.finished:
-        replay_buffer.save_game(game)
+        replay_buffer.save_game(game, network.training_steps())
     return stats

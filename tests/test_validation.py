@@ -43,6 +43,7 @@ ACCEPTED = {
     ("replay_ratio", "0"): "the ratio training_steps_per_iteration gives",
     ("consistency_loss_weight", "0"): "no consistency loss (MuZero)",
     ("value_prefix_horizon", "0"): "each step's reward (MuZero)",
+    ("off_policy_tau", "0"): "td_steps for every game (MuZero)",
     # 1.5 is a fine float for these (it is refused for every int and for bounded floats).
     ("pb_c_base", "1.5"): "",
     ("pb_c_init", "1.5"): "",
@@ -59,6 +60,7 @@ ACCEPTED = {
     ("gumbel_c_scale", "1.5"): "",
     ("replay_ratio", "1.5"): "",
     ("consistency_loss_weight", "1.5"): "",
+    ("off_policy_tau", "1.5"): "",
 }
 
 

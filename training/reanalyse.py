@@ -71,8 +71,10 @@ class Reanalyser:
             self.target_network.steps = int(state["target_step"])
 
     def bootstrap_values(self, replay: ReplayBuffer, bootstrap: np.ndarray) -> np.ndarray:
-        """Return the value at each bootstrap row (0 where -1): the target network's value
-        of the stored observation, or without one the stored search value.
+        """Return the value at each bootstrap row (0 where -1): with `bootstrap_search` the
+        root value of a fresh search of the stored state (`search_values`); otherwise the
+        target network's value of the stored observation, or without one the stored search
+        value.
 
         Args:
             replay: the buffer the rows index (`ReplayBuffer.flatten`).
@@ -81,16 +83,35 @@ class Reanalyser:
         Returns:
             `[N, K + 1]` float64 values.
         """
-        if self.target_network is None:
+        if self.target_network is None and not self.config.bootstrap_search:
             return stored_bootstrap_values(replay.flatten(), bootstrap)
         values = np.zeros(bootstrap.shape)
         has = bootstrap >= 0
         # Each state once: positions drawn close together bootstrap from the same rows.
         unique, inverse = np.unique(bootstrap[has], return_inverse=True)
-        if len(unique):
+        if not len(unique):
+            return values
+        if self.config.bootstrap_search:
+            states = replay.stored_states(unique)
+            fresh = self.search_values(states.observations, states.legal, states.to_play)
+        else:
             fresh = self.target_network.initial_inference(replay.observations(unique)).value
-            values[has] = np.asarray(fresh, dtype=np.float64).reshape(-1)[inverse]
+        values[has] = np.asarray(fresh, dtype=np.float64).reshape(-1)[inverse]
         return values
+
+    def search_values(
+        self, observations: np.ndarray, legal: np.ndarray, to_play: np.ndarray
+    ) -> np.ndarray:
+        """Return the root values, for the player to play, of one search (no noise) of `B`
+        stored states: the run's search with the target network where there is one, else
+        with the latest weights (`bootstrap_search`; EfficientZero section 4.3).
+
+        Returns:
+            `[B]` float64 root values.
+        """
+        network = self.network if self.target_network is None else self.target_network
+        output = search(self.config, network, observations, legal, to_play)
+        return np.asarray(output.root_value, dtype=np.float64)
 
     # ----- the fresh search ---------------------------------------------------------------
     def reanalyse(self, replay: ReplayBuffer, targets: list[Targets]) -> None:

@@ -29,9 +29,11 @@ from networks.value_prefix import value_prefixes
 from training.targets import (
     FlatWindow,
     Targets,
+    horizons_by_age,
     make_target,
     stored_bootstrap_values,
     unroll_rows,
+    value_target_parts_at,
 )
 
 if TYPE_CHECKING:
@@ -172,6 +174,9 @@ class ReplayBuffer:
         self.window_size = config.window_size
         self.batch_size = config.batch_size
         self.buffer: collections.deque[GameRecord] = collections.deque(maxlen=self.window_size)
+        #: The training step at which each game of `buffer` was saved (its age, for the
+        #: off-policy correction, counts from it).
+        self.saved_at: collections.deque[int] = collections.deque(maxlen=self.window_size)
         self.memory_limit = config.replay_memory_mb * 2**20
         self._nbytes = 0  # of the stored games' arrays
         self.games_saved = 0
@@ -183,15 +188,19 @@ class ReplayBuffer:
         self._flat_observations: tuple[FlatWindow, np.ndarray] | None = None
 
     # ----- storing ------------------------------------------------------------------------
-    def save_game(self, game: AbstractGame) -> None:
-        """Store a finished game; the oldest game leaves when the window is full.
+    def save_game(self, game: AbstractGame, step: int = 0) -> None:
+        """Store a finished game, saved at training step `step`; the oldest game leaves when
+        the window is full.
 
-        Its positions enter at the largest priority so far, so each is drawn soon.
+        Its positions enter at the largest priority so far, so each is drawn soon. The step
+        is what the off-policy correction (`config.off_policy_tau`) counts the game's age
+        from.
         """
         record = self.make_record(game)
         if len(self.buffer) == self.buffer.maxlen:
             self._nbytes -= _record_bytes(self.buffer[0])
         self.buffer.append(record)
+        self.saved_at.append(int(step))
         self._nbytes += _record_bytes(record)
         self._trim_to_memory_limit()
         self.games_saved += 1
@@ -201,6 +210,7 @@ class ReplayBuffer:
         """Drop the oldest games while the stored ones take more than `replay_memory_mb`."""
         while self.memory_limit and self._nbytes > self.memory_limit and len(self.buffer) > 1:
             self._nbytes -= _record_bytes(self.buffer.popleft())
+            self.saved_at.popleft()
 
     def make_record(self, game: AbstractGame) -> GameRecord:
         """Return the arrays of a finished `game` (see `GameRecord`)."""
@@ -249,16 +259,20 @@ class ReplayBuffer:
             "games": [tuple(record) for record in self.buffer],
             "games_saved": self.games_saved,
             "max_priority": self.max_priority,
+            "saved_at": np.array(self.saved_at, dtype=np.int64),
         }
 
     def load_state_dict(self, state: dict) -> None:
         """Restore what `state_dict` returned.
 
         A state written before `config.num_players` also holds the games' ``num_players``;
-        the config's is the one read, so that key is left unread.
+        the config's is the one read, so that key is left unread. One written before
+        ``saved_at`` has every game saved at step 0.
         """
         self.buffer.clear()
         self.buffer.extend(GameRecord(*fields) for fields in state["games"])
+        self.saved_at.clear()
+        self.saved_at.extend(int(step) for step in state.get("saved_at", [0] * len(self.buffer)))
         self._nbytes = sum(_record_bytes(record) for record in self.buffer)
         self._trim_to_memory_limit()
         self.games_saved = int(state["games_saved"])
@@ -449,6 +463,9 @@ class ReplayBuffer:
         if config.reanalyse_fraction and reanalyser is None:
             raise ValueError("sample_batch: reanalyse_fraction is set; give a Reanalyser "
                              "(Trainer.reanalyser)")  # fmt: skip
+        if (config.off_policy_tau or config.bootstrap_search) and reanalyser is None:
+            raise ValueError("sample_batch: off_policy_tau and bootstrap_search need a "
+                             "Reanalyser (Trainer.reanalyser)")  # fmt: skip
         # Every batch's positions and random actions first, then the symmetries: the order
         # the generator's numbers are taken in.
         drawn = [self._draw(num_unroll_steps, rng, reanalyser) for _ in range(count)]
@@ -460,17 +477,27 @@ class ReplayBuffer:
         self, num_unroll_steps: int, rng: np.random.Generator, reanalyser: Reanalyser | None
     ) -> DrawnBatch:
         """Draw a batch's positions and make their targets (as scalars)."""
+        config = self.config
         rows, weights = self.sample_positions(rng)
         flat = self._flat
         steps = unroll_rows(flat, rows, num_unroll_steps)
+        value_parts, bootstrap = None, flat.bootstrap[steps]
+        if config.off_policy_tau:  # EfficientZero: older games bootstrap sooner
+            age = reanalyser.network.steps - np.array(self.saved_at)[flat.game[rows]]
+            horizons = horizons_by_age(age, config.td_steps, config.off_policy_tau,
+                                       config.training_steps)  # fmt: skip
+            value_rewards, bootstrap, factor = value_target_parts_at(
+                flat, steps, horizons[:, None], config.discount, config.num_players
+            )
+            value_parts = (value_rewards, factor)
         if reanalyser is None:
-            bootstrap_values = stored_bootstrap_values(flat, flat.bootstrap[steps])
+            bootstrap_values = stored_bootstrap_values(flat, bootstrap)
         else:
-            bootstrap_values = reanalyser.bootstrap_values(self, flat.bootstrap[steps])
-        num_actions = self.config.action_space_size
+            bootstrap_values = reanalyser.bootstrap_values(self, bootstrap)
+        num_actions = config.action_space_size
         random_actions = rng.integers(num_actions, size=(len(rows), num_unroll_steps))
         targets = make_target(flat, rows, num_unroll_steps, num_actions, bootstrap_values,
-                              random_actions, steps)  # fmt: skip
+                              random_actions, steps, value_parts)  # fmt: skip
         first_id = self.games_saved - len(self.buffer)
         return DrawnBatch(rows, weights, flat.game[rows] + first_id, flat.state[rows], targets)
 

@@ -99,6 +99,81 @@ def stored_bootstrap_values(flat: FlatWindow, bootstrap: np.ndarray) -> np.ndarr
     return values
 
 
+def horizons_by_age(age: np.ndarray, td_steps: int, tau: float, training_steps: int) -> np.ndarray:
+    """Return the `n` of the n-step value targets of games `age` training steps old.
+
+    EfficientZero's off-policy correction (Ye et al., 2021, section 4.3): ``l = clip(k -
+    floor(age / (tau * T_total)), 1, k)``, `k` the config's `td_steps` and `T_total` its
+    `training_steps`, so the horizon shrinks by one move every ``tau * T_total`` steps of
+    age (paper: tau = 0.3). The paper's code counts the age in collected transitions; here
+    it is counted in training steps since the game entered the replay buffer, the unit of
+    `T_total` (the two agree at EfficientZero's replay ratio of one step per transition).
+
+    Args:
+        age: training steps since each game was saved (>= 0).
+        td_steps: `k`.
+        tau: `off_policy_tau` (> 0).
+        training_steps: `T_total`.
+
+    Returns:
+        int64 horizons in ``1 .. td_steps``, shaped as `age`.
+    """
+    shrink = np.floor(np.asarray(age, dtype=np.float64) / (tau * training_steps))
+    return np.clip(td_steps - shrink.astype(np.int64), 1, td_steps)
+
+
+def value_target_parts_at(
+    flat: FlatWindow, steps: np.ndarray, horizons: np.ndarray, discount: float, num_players: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the n-step value targets' parts of the rows `steps`, each `n` its `horizons`.
+
+    `AbstractGame.value_target_parts` for a horizon of each row's own, at sampling time
+    (the off-policy correction, `horizons_by_age`): ``z = rewards_part + factor *
+    v[bootstrap]`` with ``rewards_part = sum_{i < n} sign_i discount^i r_{t+i}`` up to the
+    end of the game, and the bootstrap at state ``t + n`` (the final state at the latest
+    where the episode was cut short and that state searched; none past the end of an
+    episode that ended by the rules). With two players each term is seen from the player to
+    play at `t`. With every horizon `td_steps` this is the stored ``value_rewards``,
+    ``bootstrap`` and ``bootstrap_factor`` (to rounding).
+
+    Args:
+        flat: the replay window's arrays.
+        steps: rows (any shape; each at or before its game's end state).
+        horizons: `n` of each row (broadcast to `steps`), >= 1.
+        discount: the game's discount.
+        num_players: players, alternating each move.
+
+    Returns:
+        float64 rewards parts, int64 bootstrap rows (-1 for none) and float64 factors, each
+        shaped as `steps`.
+    """
+    steps = np.asarray(steps, dtype=np.int64)
+    horizons = np.broadcast_to(np.asarray(horizons, dtype=np.int64), steps.shape)
+    games = flat.game[steps]
+    state, length = flat.state[steps], flat.lengths[games]
+    first = flat.offsets[games]
+    last = first + length  # each game's end state
+    cut_short = flat.searched[last]
+    boot = state + horizons
+    boot = np.where(cut_short, np.minimum(boot, length), boot)
+    has = boot <= length
+    has[has] = flat.searched[(first + boot)[has]]
+    moves = np.minimum(boot, length) - state  # rewards summed: up to the end at most
+    ahead = np.arange(int(horizons.max()) if horizons.size else 0)
+    # reward_in of the row after state t + i: the reward of the move from t + i.
+    rewards = flat.reward_in[np.minimum(steps[..., None] + 1 + ahead, last[..., None])]
+    weights = np.where(ahead < moves[..., None], discount**ahead, 0.0)
+    distance = boot - state
+    if num_players > 1:  # a move by the other player counts negatively
+        weights = weights * np.where(ahead % num_players == 0, 1.0, -1.0)
+        signs = np.where(distance % num_players == 0, 1.0, -1.0)
+    else:
+        signs = np.ones(steps.shape)
+    rewards_part = np.sum(weights * rewards, axis=-1)
+    factor = np.where(has, signs * discount ** distance.astype(np.float64), 0.0)
+    return rewards_part, np.where(has, first + boot, -1), factor
+
+
 def make_target(
     flat: FlatWindow,
     rows: np.ndarray,
@@ -107,6 +182,7 @@ def make_target(
     bootstrap_values: np.ndarray,
     random_actions: np.ndarray,
     steps: np.ndarray | None = None,
+    value_parts: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Targets:
     """Return the targets of the positions at `rows`, each unrolled `K` steps.
 
@@ -128,6 +204,9 @@ def make_target(
             uniformly, as the pseudocode's history slice leaves them to the model).
         steps: `unroll_rows(flat, rows, num_unroll_steps)` where the caller has them
             already (None: computed here).
+        value_parts: `[N, K + 1]` rewards parts and bootstrap factors of the value targets
+            where they are not the stored ones (`value_target_parts_at`; None: the window's
+            ``value_rewards`` and ``bootstrap_factor``).
     """
     games = flat.game[rows]
     start = flat.state[rows]
@@ -138,7 +217,9 @@ def make_target(
         steps = unroll_rows(flat, rows, num_unroll_steps)
     absorbing = flat.terminal[games][:, None]
 
-    values = flat.value_rewards[steps] + flat.bootstrap_factor[steps] * bootstrap_values
+    if value_parts is None:
+        value_parts = (flat.value_rewards[steps], flat.bootstrap_factor[steps])
+    values = value_parts[0] + value_parts[1] * bootstrap_values
     values = np.where(beyond, 0.0, values)
     rewards = np.where(beyond, 0.0, flat.reward_in[steps])
     rewards[:, 0] = 0.0
