@@ -111,14 +111,18 @@ def muzero(
         CheckpointError: `resume` and no good checkpoint.
         TrainingError: a loss became non-finite.
         ActorError: Ray could not start, or a self-play actor failed (not died: restarted).
+        ValueError: `max_frames` below `config.min_replay_moves` (no step would be taken).
     """
+    if max_frames is not None and max_frames < config.min_replay_moves:
+        raise ValueError(f"max_frames ({max_frames}) is below min_replay_moves "
+                         f"({config.min_replay_moves}): the run would take no step")  # fmt: skip
     rng = start_learner(config)
     storage, replay_buffer = SharedStorage(config.new_network), ReplayBuffer(config)
     network = storage.latest_network()
     trainer = Trainer(config, network)
     moves, owed = 0, 0.0  # owed: training steps the replay ratio earned, not yet taken
     if resume:
-        path, moves = restore_run(run_dir, trainer, replay_buffer, rng)
+        path, moves, owed = restore_run(run_dir, trainer, replay_buffer, rng)
         print(f"resumed from {path} at training step {network.steps}")
     monitor = RunMonitor(config, run_dir, progress, resume, network, replay_buffer, trainer)
     actor: Actor | None = None
@@ -153,17 +157,17 @@ def muzero(
                 monitor.end_phase(network.steps - before, seconds)
                 if run_dir is not None and crossed(before, network.steps,
                                                    config.checkpoint_interval):  # fmt: skip
-                    save_run(run_dir, config, trainer, replay_buffer, rng, moves)
+                    save_run(run_dir, config, trainer, replay_buffer, rng, moves, owed)
         except KeyboardInterrupt:
             monitor.close()
             if run_dir is not None:
-                save_run(run_dir, config, trainer, replay_buffer, rng, moves)
+                save_run(run_dir, config, trainer, replay_buffer, rng, moves, owed)
             raise
         finally:
             if actor is not None:
                 actor.close()
     if run_dir is not None:
-        save_run(run_dir, config, trainer, replay_buffer, rng, moves)
+        save_run(run_dir, config, trainer, replay_buffer, rng, moves, owed)
     monitor.finish()
     return network
 

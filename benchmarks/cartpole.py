@@ -273,6 +273,9 @@ def main() -> None:
     if args.training_steps is not None:
         overrides["training_steps"] = args.training_steps
     config = make_config(**overrides)
+    if args.max_frames is not None and args.max_frames < config.min_replay_moves:
+        parser.error(f"--max-frames {args.max_frames} is below min_replay_moves "
+                     f"({config.min_replay_moves}): no training step would be taken")  # fmt: skip
     run_dir = muzero.make_run_dir(Path(args.results_dir) / f"seed{args.seed}")
     save_run_info(run_dir, config.to_dict(), {"game": game, "overrides": overrides})
     start = time.perf_counter()

@@ -95,6 +95,11 @@ class FullyConnectedNetwork(BaseNetwork):
         reward_logits = mirror.dense("reward_out", trunk)
         return (hidden, reward_logits, *mirror.predict(hidden))
 
+    def value_prefix_logits(self, hidden: np.ndarray, state_h: np.ndarray, state_c: np.ndarray):
+        if not self.numpy_inference:
+            return super().value_prefix_logits(hidden, state_h, state_c)
+        return self._numpy().value_prefix(hidden, state_h, state_c)
+
 
 class _NumpyMirror:
     """Float32 numpy copies of a `FullyConnectedNetwork`'s dense layers, by layer name."""
@@ -109,6 +114,13 @@ class _NumpyMirror:
                     kernel, bias = layer.get_weights()
                     self.layers[layer.name] = (kernel, bias)
         self.depth = len(network.hidden_layers)
+        self.lstm = None
+        if network.value_prefix is not None:  # EfficientZero's value prefix head
+            cell = network.value_prefix.get_layer("value_prefix_lstm")
+            self.lstm = [np.asarray(w, np.float32) for w in cell.get_weights()]
+            self.layers["value_prefix_out"] = tuple(
+                network.value_prefix.get_layer("value_prefix_out").get_weights()
+            )
 
     def dense(self, name: str, x: np.ndarray) -> np.ndarray:
         kernel, bias = self.layers[name]
@@ -135,6 +147,21 @@ class _NumpyMirror:
     def scale(self, hidden: np.ndarray) -> np.ndarray:
         return scale_hidden_state(hidden, self.network.hidden_state_scaling)
 
+    def value_prefix(self, hidden: np.ndarray, state_h: np.ndarray, state_c: np.ndarray):
+        """The value prefix head in numpy: one step of Keras's `LSTMCell` (gates input,
+        forget, cell, output; sigmoid and tanh), a ReLU, the dense prefix logits."""
+        kernel, recurrent, bias = self.lstm
+        x = np.asarray(hidden, np.float32).reshape(len(hidden), -1)
+        gates = x @ kernel + np.asarray(state_h, np.float32) @ recurrent + bias
+        i, f, g, o = np.split(gates, 4, axis=1)
+        next_c = _sigmoid(f) * state_c + _sigmoid(i) * np.tanh(g)
+        next_h = _sigmoid(o) * np.tanh(next_c)
+        return self.dense("value_prefix_out", np.maximum(next_h, 0.0)), next_h, next_c
+
     def predict(self, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         trunk = self.run("prediction", hidden)
         return self.dense("policy_out", trunk), self.dense("value_out", trunk)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (np.tanh(0.5 * x) + 1.0)  # = 1 / (1 + exp(-x)), without overflow

@@ -272,8 +272,7 @@ class BaseNetwork(Network):
             return NetworkOutput(value, reward, policy_logits, hidden)
         parent, state_h, state_c, parent_prefix, steps = self.unpack_state(hidden_states)
         hidden, _, policy_logits, value_logits = self.recurrent_inference_logits(parent, actions)
-        outputs = self._value_prefix_fn(hidden, state_h, state_c)
-        prefix_logits, state_h, state_c = (output.numpy() for output in outputs)
+        prefix_logits, state_h, state_c = self.value_prefix_logits(hidden, state_h, state_c)
         value = logits_to_scalar(value_logits, self.value_support_size, self.value_transform)
         prefix = logits_to_scalar(prefix_logits, self.reward_support_size, self.value_transform)
         reward = (prefix - parent_prefix) / self.discount**steps
@@ -282,6 +281,13 @@ class BaseNetwork(Network):
         state_h[ends], state_c[ends], prefix[ends], steps[ends] = 0.0, 0.0, 0.0, 0
         return NetworkOutput(value, reward, policy_logits,
                              self.pack_state(hidden, state_h, state_c, prefix, steps))  # fmt: skip
+
+    def value_prefix_logits(self, hidden: np.ndarray, state_h: np.ndarray, state_c: np.ndarray):
+        """Return the prefix logits of predicted `[B, *H]` hidden states and the LSTM's
+        next ``h`` and ``c`` (numpy; `value_prefix_step` in one compiled call). A subclass
+        may answer it another way (the fully connected network: in numpy)."""
+        outputs = self._value_prefix_fn(hidden, state_h, state_c)
+        return tuple(output.numpy() for output in outputs)
 
     def pack_state(self, hidden, state_h, state_c, prefix, steps) -> np.ndarray:
         """Return `[B, S]` float32 search states of a value prefix network: each hidden

@@ -456,6 +456,22 @@ def test_resume_continues_the_step_counter_and_the_replay_buffer(tmp_path):
     assert steps == [5, 10, 15, 20, 25, 30]  # one CSV, continued
 
 
+def test_resume_carries_the_step_fraction_a_replay_ratio_earned(tmp_path):
+    # 50 moves a round (10 in each of 5 games) at 0.05 steps a move earn 2.5 steps: 2
+    # taken, 0.5 owed, kept.
+    ratio = dict(replay_ratio=0.05, num_parallel_games=5)
+    muzero.muzero(tiny_config(training_steps=2, **ratio), tmp_path)
+    _, state = load_latest_checkpoint(tmp_path)
+    assert (state["training_step"], state["owed"]) == (2, 0.5)
+    moves = state["moves"]
+    # One more round earns 2.5 + 0.5 = 3 steps, the 5 asked for (without the 0.5: 2, and
+    # a second round).
+    network = muzero.muzero(tiny_config(training_steps=5, **ratio), tmp_path, resume=True)
+    _, state = load_latest_checkpoint(tmp_path)
+    assert network.training_steps() == 5
+    assert (state["moves"] - moves, state["owed"]) == (50, 0.0)
+
+
 def test_non_finite_loss_stops_training_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
     from training.train import Trainer
 

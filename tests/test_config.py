@@ -140,6 +140,19 @@ def test_search_policy_is_a_name_of_the_registry():
         make_cartpole_config(search_policy="x")
 
 
+def test_cartpoles_gumbel_recipe_trains_longer_and_given_fields_win():
+    from config import make_gym_config
+
+    assert (make_cartpole_config().training_steps, make_cartpole_config().lr_decay_steps) == (
+        10_000, 10_000)  # fmt: skip
+    gumbel = make_cartpole_config(search_policy="gumbel")
+    assert (gumbel.training_steps, gumbel.lr_decay_steps) == (15_000, 15_000)
+    given = make_cartpole_config(search_policy="gumbel", training_steps=300)
+    assert (given.training_steps, given.lr_decay_steps) == (300, 15_000)
+    assert make_cartpole_config(search_policy="muzero").training_steps == 10_000
+    assert make_gym_config("CartPole-v1", search_policy="gumbel").training_steps == 15_000
+
+
 def test_num_players_is_the_games_and_set_by_the_game_factories():
     assert make_cartpole_config().num_players == 1
     assert make_tictactoe_config().num_players == make_connect4_config().num_players == 2

@@ -111,6 +111,13 @@ def test_a_replay_ratio_of_4_steps_per_40_moves_trains_as_4_steps_per_iteration_
     )
 
 
+def test_a_frame_limit_below_the_replays_minimum_is_refused(tmp_path):
+    config = tiny_config(0, min_replay_moves=200)
+    with pytest.raises(ValueError, match=r"max_frames \(199\) is below min_replay_moves \(200\)"):
+        muzero.muzero(config, tmp_path, max_frames=199)
+    assert not (tmp_path / "metrics.csv").exists()
+
+
 def test_a_frame_limit_stops_self_play_at_the_limit_after_the_steps_it_earned(tmp_path, capsys):
     # 40 moves a round, 100 allowed: rounds of 40, 40 and 20; a ratio of 0.1 earns 4, 4, 2.
     config = tiny_config(0, training_steps=1000, replay_ratio=0.1, min_replay_moves=1)

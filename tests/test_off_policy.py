@@ -125,16 +125,43 @@ def test_the_age_counts_from_the_step_each_game_was_saved_at_and_survives_a_chec
     assert list(copy.saved_at) == [30, 40, 50, 60, 70]
     state = replay.state_dict()
     del state["saved_at"]  # a checkpoint from before the correction
-    copy.load_state_dict(state)
-    assert list(copy.saved_at) == [0] * 5
+    copy.load_state_dict(state, saved_at=90)  # restore_run: the checkpoint's step
+    assert list(copy.saved_at) == [90] * 5
 
 
-def test_bootstrap_search_bootstraps_from_the_root_value_of_the_target_networks_search(played):  # noqa: F811
+def test_each_game_trains_at_the_horizon_of_its_own_age(played):  # noqa: F811
     network, games = played
-    config = small_config(bootstrap_search=True, target_update_interval=100, batch_size=8)
+    # One move less every 25 steps of age; a window of 6 games, three of the 9 gone.
+    config = small_config(off_policy_tau=0.25, training_steps=100, window_size=6)
+    replay = ReplayBuffer(config)
+    for number, game in enumerate(games[:9]):
+        replay.save_game(game, step=10 * number)
+    network.steps, saved = 100, network.steps
+    try:  # ages 70, 60, 50, 40, 30, 20: horizons 3, 3, 3, 4, 4, 5
+        batch = replay.sample_batch(3, 5, np.random.default_rng(9), Reanalyser(config, network))
+    finally:
+        network.steps = saved
+    horizons = {number: 5 - (100 - 10 * number) // 25 for number in range(3, 9)}
+    seen = set()
+    for row, (game_id, position) in enumerate(zip(batch.game_ids, batch.positions)):
+        game, horizon = games[game_id], horizons[int(game_id)]
+        values = game.value_targets(horizon)
+        seen.add(horizon)
+        for step in range(4):
+            if position + step <= len(game.history):
+                expected = scalar_to_support(np.array(values[position + step]), 30)
+                np.testing.assert_allclose(batch.target_values[row, step], expected, atol=1e-5)
+    assert seen == {3, 4, 5}
+
+
+@pytest.mark.parametrize("interval", [100, 0])
+def test_bootstrap_search_bootstraps_from_the_root_value_of_a_search(played, interval):  # noqa: F811
+    """With a target network its search; without one, the latest weights'."""
+    network, games = played
+    config = small_config(bootstrap_search=True, target_update_interval=interval, batch_size=8)
     trainer = Trainer(config, config.new_network())
-    target = trainer.target_network
-    # A target network unlike the trained one, its value and reward heads far from 0.
+    target = trainer.target_network if interval else trainer.network
+    # A network unlike the played one, its value and reward heads far from 0.
     rng = np.random.default_rng(1)
     noisy = [w + rng.normal(scale=0.3, size=w.shape) for w in network.get_weights()]
     target.set_weights(noisy)
@@ -158,6 +185,8 @@ def test_bootstrap_search_bootstraps_from_the_root_value_of_the_target_networks_
             expected = scalar_to_support(np.array(value), 30)
             np.testing.assert_allclose(batch.target_values[row, step], expected, atol=1e-5)
     assert checked > 5
+    if not interval:
+        return
     # Not the target network's own value: the search moved it.
     plain = small_config(target_update_interval=100, batch_size=8)
     trainer_plain = Trainer(plain, config.new_network())

@@ -58,6 +58,16 @@ def test_learning_curve_has_a_return_and_a_loss_panel_and_the_solved_line():
     assert returns_axis.get_xlabel() == "" and losses_axis.get_xlabel() == "training step"
 
 
+def test_the_consistency_loss_is_drawn_where_the_run_has_it_on_a_linear_scale():
+    rows = fake_rows(40)
+    for index, row in enumerate(rows):
+        row["consistency"] = -0.5 - 0.01 * index  # a negative cosine similarity
+    losses_axis = draw_learning_curve(rows, "EfficientZero").axes[1]
+    labels = {text.get_text() for text in losses_axis.get_legend().get_texts()}
+    assert labels == {*LOSS_NAMES, "consistency"}
+    assert losses_axis.get_yscale() == "linear"  # a negative loss: no log scale
+
+
 def test_learning_curve_without_a_solved_return_and_with_evaluations():
     figure = draw_learning_curve(fake_rows(12, evaluated_every=4), "MuZero on tictactoe")
     assert [axis.get_title() for axis in figure.axes][2].startswith("evaluation")

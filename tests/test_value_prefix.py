@@ -78,6 +78,20 @@ def test_the_searchs_rewards_are_the_differences_of_the_prefixes():
         previous, state, hidden = prefix, out.hidden_state, hidden.numpy()
 
 
+def test_the_numpy_value_prefix_step_is_the_keras_lstms():
+    from networks.network import BaseNetwork
+
+    _, network = prefix_network(horizon=3, seed=2)
+    rng = np.random.default_rng(3)
+    hidden = rng.normal(size=(5, 32)).astype(np.float32)
+    state_h, state_c = (rng.normal(size=(5, 6)).astype(np.float32) for _ in range(2))
+    mine = network.value_prefix_logits(hidden, state_h, state_c)  # the numpy mirror's
+    keras_step = BaseNetwork.value_prefix_logits(network, hidden, state_h, state_c)
+    for ours, theirs in zip(mine, keras_step, strict=True):
+        assert np.abs(theirs).max() > 0.05  # not a zero head
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
 def test_the_batched_search_equals_the_reference_search_with_a_value_prefix():
     config, network = prefix_network(horizon=3)
     config = dataclasses.replace(config, num_simulations=30)

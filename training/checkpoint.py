@@ -377,12 +377,13 @@ def load_latest_checkpoint(run_dir: str | os.PathLike) -> tuple[Path, dict[str, 
 
 
 def save_run(run_dir: str | os.PathLike, config: Any, trainer: Any, replay_buffer: Any,
-             rng: np.random.Generator, moves: int) -> Path:  # fmt: skip
+             rng: np.random.Generator, moves: int, owed: float = 0.0) -> Path:  # fmt: skip
     """Write a checkpoint of everything a run needs to go on as if never stopped.
 
     The trained and target networks' weights and steps, the consistency heads' weights
     (when the config has them), the optimizer's state, the replay buffer, the run's
-    generator and its self-play moves (`restore_run` reads them back).
+    generator, its self-play moves and the fraction of a training step its replay ratio
+    has earned but not taken (`owed`; `restore_run` reads them back).
     """
     network = trainer.network
     heads = {}
@@ -390,7 +391,7 @@ def save_run(run_dir: str | os.PathLike, config: Any, trainer: Any, replay_buffe
         heads["consistency_weights"] = trainer.consistency.get_weights()
     return save_checkpoint(run_dir, network.steps, {
         **trainer.reanalyser.state_dict(),  # the target network's weights and step
-        **heads, "training_step": network.steps, "moves": moves,
+        **heads, "training_step": network.steps, "moves": moves, "owed": float(owed),
         "games_saved": replay_buffer.games_saved, "weights": network.get_weights(),
         "optimizer": trainer.optimizer_state(), "replay": replay_buffer.state_dict(),
         "rng": rng.bit_generator.state, "config": config.to_dict(),
@@ -398,11 +399,12 @@ def save_run(run_dir: str | os.PathLike, config: Any, trainer: Any, replay_buffe
 
 
 def restore_run(run_dir: str | os.PathLike, trainer: Any, replay_buffer: Any,
-                rng: np.random.Generator) -> tuple[Path, int]:  # fmt: skip
+                rng: np.random.Generator) -> tuple[Path, int, float]:  # fmt: skip
     """Restore what `save_run` wrote from the newest good checkpoint of `run_dir`.
 
     Returns:
-        The checkpoint's path and the run's self-play moves so far.
+        The checkpoint's path, the run's self-play moves so far and the training step
+        fraction owed (0 in a checkpoint from before the replay ratio).
 
     Raises:
         CheckpointError: the run has no good checkpoint.
@@ -417,7 +419,7 @@ def restore_run(run_dir: str | os.PathLike, trainer: Any, replay_buffer: Any,
                                   "consistency_loss_weight")  # fmt: skip
         trainer.consistency.set_weights(state["consistency_weights"])
     trainer.load_optimizer_state(state["optimizer"])
-    replay_buffer.load_state_dict(state["replay"])
+    replay_buffer.load_state_dict(state["replay"], saved_at=network.steps)
     trainer.reanalyser.load_state_dict(state)
     rng.bit_generator.state = state["rng"]
-    return path, int(state["moves"])
+    return path, int(state["moves"]), float(state.get("owed", 0.0))

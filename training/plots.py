@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from training.metrics import EVALUATION_OPPONENTS, read_metrics
-from training.train import LOSS_NAMES
+from training.train import EXTRA_LOSS_NAMES, LOSS_NAMES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -77,7 +77,8 @@ def draw_learning_curve(
     1. "self-play return": each row's mean return (thin, light) under its exponential moving
        average (`exponential_moving_average`, span `smoothing_span(len(rows))` rows), and a
        dashed line at `solved_return` where there is one.
-    2. "training losses": each loss of `LOSS_NAMES`, row means (light) and their moving
+    2. "training losses": each loss of `LOSS_NAMES` and those of `EXTRA_LOSS_NAMES` the
+       run has (the consistency loss, negative), row means (light) and their moving
        average; log scale while every loss is positive.
     3. "evaluation" (only when a row holds one): for each opponent played, the fraction of
        games won (solid) and won or drawn (dashed), both seats together.
@@ -128,7 +129,8 @@ def draw_learning_curve(
 
     losses_axis = axes[1]
     positive = True
-    for index, name in enumerate(LOSS_NAMES):
+    extra = [name for name in EXTRA_LOSS_NAMES if np.isfinite(column(name)).any()]
+    for index, name in enumerate((*LOSS_NAMES, *extra)):
         losses = column(name)
         finite = np.isfinite(losses)
         positive = positive and bool(np.all(losses[finite] > 0))

@@ -183,6 +183,8 @@ class ReplayBuffer:
         self.max_priority = 1.0
         self.symmetries = config.game_factory.symmetries() if config.augment_symmetries else []
         self._flat: FlatWindow | None = None
+        #: `saved_at` as an int64 array, the games of `_flat` (built with it).
+        self._flat_saved_at = np.zeros(0, dtype=np.int64)
         #: The observations of `_flat`'s rows end to end, and the window they were made
         #: from (games without `stacked_frames`; see `observations`).
         self._flat_observations: tuple[FlatWindow, np.ndarray] | None = None
@@ -262,17 +264,19 @@ class ReplayBuffer:
             "saved_at": np.array(self.saved_at, dtype=np.int64),
         }
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict, saved_at: int = 0) -> None:
         """Restore what `state_dict` returned.
 
         A state written before `config.num_players` also holds the games' ``num_players``;
         the config's is the one read, so that key is left unread. One written before
-        ``saved_at`` has every game saved at step 0.
+        ``saved_at`` has every game saved at step `saved_at` (`restore_run`: the
+        checkpoint's step, so its games start at age 0).
         """
         self.buffer.clear()
         self.buffer.extend(GameRecord(*fields) for fields in state["games"])
         self.saved_at.clear()
-        self.saved_at.extend(int(step) for step in state.get("saved_at", [0] * len(self.buffer)))
+        steps = state.get("saved_at", [saved_at] * len(self.buffer))
+        self.saved_at.extend(int(step) for step in steps)
         self._nbytes = sum(_record_bytes(record) for record in self.buffer)
         self._trim_to_memory_limit()
         self.games_saved = int(state["games_saved"])
@@ -343,6 +347,7 @@ class ReplayBuffer:
             np.concatenate(searched),
             np.concatenate(priority),
         )
+        self._flat_saved_at = np.array(self.saved_at, dtype=np.int64)
         return self._flat
 
     def observations(self, rows: np.ndarray) -> np.ndarray:
@@ -389,7 +394,7 @@ class ReplayBuffer:
 
     def stored_states(self, rows: np.ndarray) -> StoredStates:
         """Return what a search of the searched rows `rows` of `flatten` starts from."""
-        flat = self._flat
+        flat = self.flatten()
         games, states = flat.game[rows], flat.state[rows]
         legal = np.stack([self.buffer[g].legal[s] for g, s in zip(games, states)])
         to_play = np.array([self.buffer[g].to_plays[s] for g, s in zip(games, states)])
@@ -483,7 +488,7 @@ class ReplayBuffer:
         steps = unroll_rows(flat, rows, num_unroll_steps)
         value_parts, bootstrap = None, flat.bootstrap[steps]
         if config.off_policy_tau:  # EfficientZero: older games bootstrap sooner
-            age = reanalyser.network.steps - np.array(self.saved_at)[flat.game[rows]]
+            age = reanalyser.network.training_steps() - self._flat_saved_at[flat.game[rows]]
             horizons = horizons_by_age(age, config.td_steps, config.off_policy_tau,
                                        config.training_steps)  # fmt: skip
             value_rewards, bootstrap, factor = value_target_parts_at(
