@@ -675,6 +675,34 @@ def make_cartpole_config(**overrides: Any) -> MuZeroConfig:
 CARTPOLE_GUMBEL_RECIPE: dict[str, Any] = dict(training_steps=15_000, lr_decay_steps=15_000)
 
 
+#: EfficientZero's recipe on CartPole (`make_cartpole_efficientzero_config`; docs/efficientzero.md
+#: has the runs): one training step per frame, 8 games of 100 moves between phases and
+#: training from the 500th frame, so the first games count; the consistency loss at the
+#: paper's weight with heads sized for a 32-unit hidden state; the value prefix reset every
+#: 5 steps; the off-policy correction at the paper's tau. At 10,000 frames it reaches a greedy
+#: mean of 475 where the default recipe needs about 100,000.
+CARTPOLE_EFFICIENTZERO_RECIPE: dict[str, Any] = dict(
+    game_name="cartpole-efficientzero",
+    replay_ratio=1.0,
+    num_parallel_games=8,
+    selfplay_moves_per_iteration=100,
+    min_replay_moves=500,
+    consistency_loss_weight=2.0,
+    consistency_projection_size=128,
+    consistency_predictor_size=64,
+    value_prefix_horizon=5,
+    value_prefix_lstm_size=64,
+    off_policy_tau=0.3,
+)
+
+
+def make_cartpole_efficientzero_config(**overrides: Any) -> MuZeroConfig:
+    """Return CartPole-v1's config with EfficientZero's changes and a replay ratio of one
+    (`CARTPOLE_EFFICIENTZERO_RECIPE` over `make_cartpole_config`; fields given to it win):
+    ``python muzero.py --game cartpole-efficientzero --max-frames 10000``."""
+    return make_cartpole_config(**{**CARTPOLE_EFFICIENTZERO_RECIPE, **overrides})
+
+
 def make_gym_config(env_id: str, **overrides: Any) -> MuZeroConfig:
     """Return a config for any gymnasium environment with discrete actions and flat observations.
 
@@ -997,6 +1025,7 @@ def make_connect4_config(**overrides: Any) -> MuZeroConfig:
 #: Game name -> config factory; `python muzero.py --game NAME` looks games up here.
 GAMES: dict[str, Callable[..., MuZeroConfig]] = {
     "cartpole": make_cartpole_config,
+    "cartpole-efficientzero": make_cartpole_efficientzero_config,
     "tictactoe": make_tictactoe_config,
     "connect4": make_connect4_config,
 }

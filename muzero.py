@@ -401,6 +401,13 @@ def train_command(argv: list[str]) -> int:
         "end; default: no limit)",
     )
     parser.add_argument(
+        "--max-frames",
+        type=int,
+        metavar="F",
+        help="stop once self-play has played F frames, after the training steps they earned "
+        "(default: no limit)",
+    )
+    parser.add_argument(
         "--resume",
         type=Path,
         metavar="RUN_DIR",
@@ -414,6 +421,8 @@ def train_command(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     max_seconds = parse_max_minutes(args.max_minutes)
+    if args.max_frames is not None and args.max_frames < 1:
+        raise UsageError(f"--max-frames must be positive, got {args.max_frames}")
     if args.resume is not None:
         given = [name for name, value in (("--game", args.game), ("--set", args.set),
                  ("--seed", args.seed), ("--results-dir", args.results_dir != "results"))
@@ -424,8 +433,9 @@ def train_command(argv: list[str]) -> int:
                              "to N steps)")  # fmt: skip
         config = resume_config(args.resume, args.training_steps)
         check_ray_address(args.ray_address, config)
+        check_max_frames(args.max_frames, config)
         return run_training(config, args.resume, not args.no_progress, True, max_seconds,
-                            args.ray_address)  # fmt: skip
+                            args.ray_address, args.max_frames)  # fmt: skip
     args.game = args.game or "cartpole"
     base = build_config(args.game, {})
     overrides = parse_overrides(args.set, base)
@@ -435,6 +445,7 @@ def train_command(argv: list[str]) -> int:
         overrides["seed"] = args.seed
     config = build_config(args.game, overrides)
     check_ray_address(args.ray_address, config)
+    check_max_frames(args.max_frames, config)
     run_dir = make_run_dir(Path(args.results_dir) / config.game_name)
     try:
         save_run_info(run_dir, config.to_dict(), {"game": args.game, "overrides": overrides})
@@ -443,7 +454,7 @@ def train_command(argv: list[str]) -> int:
                          f"{error.strerror or error}") from None  # fmt: skip
     print(f"run folder: {run_dir}")
     return run_training(config, run_dir, not args.no_progress, False, max_seconds,
-                        args.ray_address)  # fmt: skip
+                        args.ray_address, args.max_frames)  # fmt: skip
 
 
 def check_ray_address(address: str | None, config: MuZeroConfig) -> None:
@@ -451,6 +462,14 @@ def check_ray_address(address: str | None, config: MuZeroConfig) -> None:
     if address is not None and not config.num_actors:
         raise UsageError(f"--ray-address: {config.game_name} runs without Ray actors "
                          "(num_actors is 0); add --set num_actors=N")  # fmt: skip
+
+
+def check_max_frames(max_frames: int | None, config: MuZeroConfig) -> None:
+    """Refuse `--max-frames` below `min_replay_moves` (the run would take no step)."""
+    if max_frames is not None and max_frames < config.min_replay_moves:
+        raise UsageError(f"--max-frames {max_frames} is below min_replay_moves "
+                         f"({config.min_replay_moves}): no training step would be "
+                         "taken")  # fmt: skip
 
 
 def resume_config(run_dir: Path, training_steps: int | None) -> MuZeroConfig:
@@ -491,11 +510,12 @@ def run_training(
     resume: bool,
     max_seconds: float | None = None,
     ray_address: str | None = None,
+    max_frames: int | None = None,
 ) -> int:
     """Run `muzero` for the command line: report failures in one line, with an exit status."""
     try:
         muzero(config, run_dir, progress=progress, resume=resume, max_seconds=max_seconds,
-               ray_address=ray_address)  # fmt: skip
+               ray_address=ray_address, max_frames=max_frames)  # fmt: skip
     except CheckpointError as error:
         raise UsageError(f"cannot resume: {error}") from None
     except (TrainingError, ActorError) as error:

@@ -56,7 +56,11 @@ from seeds import (  # noqa: E402
 )
 
 import muzero  # noqa: E402
-from config import make_cartpole_config, make_gym_config  # noqa: E402
+from config import (  # noqa: E402
+    make_cartpole_config,
+    make_cartpole_efficientzero_config,
+    make_gym_config,
+)
 from self_play.policies import SEARCH_POLICIES  # noqa: E402
 from training.run_files import save_run_info  # noqa: E402
 
@@ -68,6 +72,19 @@ ABLATION = {
     "PER on, Reanalyze off": ["prioritized_replay=true", "reanalyse_fraction=0"],
     "PER off, Reanalyze on": ["prioritized_replay=false", "reanalyse_fraction=0.5"],
     "PER off, Reanalyze off": ["prioritized_replay=false", "reanalyse_fraction=0"],
+}
+#: The variants of ``--efficientzero --ablation``: the recipe, then each change taken out.
+EFFICIENTZERO_ABLATION = {
+    "all of EfficientZero's changes": [],
+    "replay ratio 0.1 (the default recipe's)": ["replay_ratio=0.1"],
+    "no consistency loss": ["consistency_loss_weight=0"],
+    "no value prefix": ["value_prefix_horizon=0"],
+    "no off-policy correction": ["off_policy_tau=0"],
+    "none of the three (MuZero, ratio 1)": [
+        "consistency_loss_weight=0",
+        "value_prefix_horizon=0",
+        "off_policy_tau=0",
+    ],
 }
 #: The simulations per search of ``--simulations-sweep``.
 SWEEP_BUDGETS = (2, 4, 8, 16, 50)
@@ -165,6 +182,23 @@ def main_ablation(seeds: list[int], jobs: int | None) -> None:
     print(json.dumps({"benchmark": "cartpole_ablation", "seeds": seeds, "variants": table}))
 
 
+def main_efficientzero_ablation(seeds: list[int], jobs: int | None) -> None:
+    """Run every `EFFICIENTZERO_ABLATION` variant over the seeds, each to its frame budget
+    and then the greedy episodes; print a table of the greedy means and training seconds."""
+    argv = [item for item in sys.argv[1:] if item != "--ablation"]
+    variants = {f"{name} ({', '.join(settings) or 'as the recipe'})":
+                [*argv, *(item for setting in settings for item in ("--set", setting))]
+                for name, settings in EFFICIENTZERO_ABLATION.items()}  # fmt: skip
+    reported = run_and_report_variants(__file__, seeds, variants, jobs, describe, summarise)
+    table = {}
+    for (name, settings), (results, summary) in zip(EFFICIENTZERO_ABLATION.items(), reported):
+        table[name] = {"settings": settings, "runs": results, **(summary or {})}
+    results_table(["variant"], [([name], row["runs"]) for name, row in table.items()],
+                  greedy=True)  # fmt: skip
+    print(json.dumps({"benchmark": "cartpole_efficientzero_ablation", "seeds": seeds,
+                      "variants": table}))  # fmt: skip
+
+
 def main_sweep(seeds: list[int], jobs: int | None, cells: list[tuple[str, int]]) -> None:
     """Train every seed with each search policy at each budget (`cells`); print a table of
     the greedy means and the frames to hold 475, a row per cell, then the JSON line."""
@@ -241,6 +275,9 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--results-dir", default="results/benchmark_cartpole")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
+    parser.add_argument("--efficientzero", action="store_true",
+                        help="the config `python muzero.py --game cartpole-efficientzero` "
+                        "builds; with --ablation, each of its changes taken out")  # fmt: skip
     parser.add_argument("--gym", action="store_true",
                         help="the config `python muzero.py --game CartPole-v1` builds "
                         "(make_gym_config) instead of make_cartpole_config")  # fmt: skip
@@ -249,6 +286,9 @@ def main() -> None:
         parser.error(f"{'--ablation' if args.ablation else '--simulations-sweep'} needs --seeds")
     if args.ablation and args.simulations_sweep:
         parser.error("--ablation and --simulations-sweep are two benchmarks: one at a time")
+    if args.efficientzero and (args.gym or args.simulations_sweep):
+        parser.error("--efficientzero is CartPole's own recipe: not with --gym or "
+                     "--simulations-sweep")  # fmt: skip
     if (args.policies or args.budgets) and not args.simulations_sweep:
         parser.error("--policies and --budgets are options of --simulations-sweep")
     try:
@@ -264,10 +304,15 @@ def main() -> None:
         main_sweep(parse_seeds(args.seeds), args.jobs, cells)
         return
     if args.seeds:
-        (main_ablation if args.ablation else main_seeds)(parse_seeds(args.seeds), args.jobs)
+        run = main_seeds
+        if args.ablation:
+            run = main_efficientzero_ablation if args.efficientzero else main_ablation
+        run(parse_seeds(args.seeds), args.jobs)
         return
     game = "CartPole-v1" if args.gym else "cartpole"
     make_config = functools.partial(make_gym_config, game) if args.gym else make_cartpole_config
+    if args.efficientzero:
+        game, make_config = "cartpole-efficientzero", make_cartpole_efficientzero_config
     overrides = muzero.parse_overrides(args.set, make_config())
     overrides["seed"] = args.seed
     if args.training_steps is not None:
