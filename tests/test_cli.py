@@ -267,6 +267,29 @@ def test_bad_max_minutes_is_refused(tmp_path, capsys, minutes):
     assert "--max-minutes" in err
 
 
+@pytest.mark.parametrize("frames", ["0", "-5"])
+def test_a_frame_limit_that_is_not_positive_is_refused(tmp_path, capsys, frames):
+    assert "--max-frames must be positive" in train_usage_error(tmp_path, capsys,
+                                                                "--max-frames", frames)  # fmt: skip
+
+
+def test_a_frame_limit_below_the_replays_minimum_is_refused_in_one_line(tmp_path, capsys):
+    err = train_usage_error(tmp_path, capsys, "--max-frames", "999")
+    assert "--max-frames 999 is below min_replay_moves (1000)" in err
+
+
+def test_a_frame_limit_stops_the_command_lines_run(tmp_path, capsys):
+    status, out, err = run_main(capsys, "--results-dir", tmp_path, "--no-progress", *TINY,
+                                "--set", "training_steps=1000", "--set", "num_parallel_games=4",
+                                "--max-frames", "240")  # fmt: skip
+    assert status == 0, err
+    assert "frame limit: stopped after 240 frames" in out
+    (run_dir,) = (tmp_path / "cartpole").iterdir()
+    with open(run_dir / "metrics.csv") as handle:
+        last = list(csv.DictReader(handle))[-1]
+    assert int(last["moves"]) == 240 and 0 < int(last["training_step"]) < 1000
+
+
 # ----- a quiet, complete command line ------------------------------------------------------
 
 TF_NOISE = ("absl::InitializeLog", "oneDNN", "cpu_feature_guard", "I0000", "W0000")

@@ -153,6 +153,22 @@ def test_cartpoles_gumbel_recipe_trains_longer_and_given_fields_win():
     assert make_gym_config("CartPole-v1", search_policy="gumbel").training_steps == 15_000
 
 
+def test_cartpoles_efficientzero_recipe_is_cartpole_with_its_changes_and_given_fields_win():
+    from config import CARTPOLE_EFFICIENTZERO_RECIPE, make_cartpole_efficientzero_config
+
+    recipe = make_cartpole_efficientzero_config()
+    assert recipe.game_name == "cartpole-efficientzero"
+    assert (recipe.replay_ratio, recipe.consistency_loss_weight, recipe.value_prefix_horizon,
+            recipe.off_policy_tau) == (1.0, 2.0, 5, 0.3)  # fmt: skip
+    plain = make_cartpole_config()
+    changed = {field for field in CARTPOLE_EFFICIENTZERO_RECIPE}
+    for field in dataclasses.fields(plain):
+        if field.name not in changed and field.name != "visit_softmax_temperature_fn":
+            assert getattr(recipe, field.name) == getattr(plain, field.name), field.name
+    given = make_cartpole_efficientzero_config(replay_ratio=0.5, seed=3)
+    assert (given.replay_ratio, given.seed, given.value_prefix_horizon) == (0.5, 3, 5)
+
+
 def test_num_players_is_the_games_and_set_by_the_game_factories():
     assert make_cartpole_config().num_players == 1
     assert make_tictactoe_config().num_players == make_connect4_config().num_players == 2
