@@ -77,10 +77,11 @@ ABLATION = {
 EFFICIENTZERO_ABLATION = {
     "all of EfficientZero's changes": [],
     "replay ratio 0.1 (the default recipe's)": ["replay_ratio=0.1"],
+    "replay ratio 1": ["replay_ratio=1"],
     "no consistency loss": ["consistency_loss_weight=0"],
     "no value prefix": ["value_prefix_horizon=0"],
     "no off-policy correction": ["off_policy_tau=0"],
-    "none of the three (MuZero, ratio 1)": [
+    "none of the three (MuZero at the recipe's ratio)": [
         "consistency_loss_weight=0",
         "value_prefix_horizon=0",
         "off_policy_tau=0",

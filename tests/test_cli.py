@@ -349,7 +349,11 @@ def test_gymnasium_ids_train_from_the_command_line(tmp_path):
 @pytest.mark.parametrize(
     "game,message",
     [
-        ("NoSuchGame-v0", "not a built-in game (cartpole, connect4, tictactoe) nor a registered"),
+        (
+            "NoSuchGame-v0",
+            "not a built-in game (cartpole, cartpole-efficientzero, connect4, tictactoe) nor a "
+            "registered",
+        ),
         ("Pendulum-v1", "the action space must be Discrete"),
         ("FrozenLake-v1", "observations must be a flat vector"),
     ],

@@ -159,7 +159,7 @@ def test_cartpoles_efficientzero_recipe_is_cartpole_with_its_changes_and_given_f
     recipe = make_cartpole_efficientzero_config()
     assert recipe.game_name == "cartpole-efficientzero"
     assert (recipe.replay_ratio, recipe.consistency_loss_weight, recipe.value_prefix_horizon,
-            recipe.off_policy_tau) == (1.0, 2.0, 5, 0.3)  # fmt: skip
+            recipe.off_policy_tau) == (0.5, 2.0, 5, 0.3)  # fmt: skip
     plain = make_cartpole_config()
     changed = {field for field in CARTPOLE_EFFICIENTZERO_RECIPE}
     for field in dataclasses.fields(plain):
