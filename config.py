@@ -697,7 +697,7 @@ CARTPOLE_EFFICIENTZERO_RECIPE: dict[str, Any] = dict(
 
 
 def make_cartpole_efficientzero_config(**overrides: Any) -> MuZeroConfig:
-    """Return CartPole-v1's config with EfficientZero's changes and a replay ratio of one
+    """Return CartPole-v1's config with EfficientZero's changes at a replay ratio of 0.5
     (`CARTPOLE_EFFICIENTZERO_RECIPE` over `make_cartpole_config`; fields given to it win):
     ``python muzero.py --game cartpole-efficientzero --max-frames 10000``."""
     return make_cartpole_config(**{**CARTPOLE_EFFICIENTZERO_RECIPE, **overrides})
