@@ -175,12 +175,7 @@ def main_ablation(seeds: list[int], jobs: int | None) -> None:
     """
     variants = {f"{name} ({', '.join(settings)})": variant_argv(sys.argv[1:], settings)
                 for name, settings in ABLATION.items()}  # fmt: skip
-    reported = run_and_report_variants(__file__, seeds, variants, jobs, describe, summarise)
-    table = {}
-    for (name, settings), (results, summary) in zip(ABLATION.items(), reported):
-        table[name] = {"settings": settings, "runs": results, **(summary or {})}
-    results_table(["variant"], [([name], row["runs"]) for name, row in table.items()])
-    print(json.dumps({"benchmark": "cartpole_ablation", "seeds": seeds, "variants": table}))
+    report_ablation(seeds, jobs, ABLATION, variants, "cartpole_ablation", greedy=False)
 
 
 def main_efficientzero_ablation(seeds: list[int], jobs: int | None) -> None:
@@ -190,14 +185,28 @@ def main_efficientzero_ablation(seeds: list[int], jobs: int | None) -> None:
     variants = {f"{name} ({', '.join(settings) or 'as the recipe'})":
                 [*argv, *(item for setting in settings for item in ("--set", setting))]
                 for name, settings in EFFICIENTZERO_ABLATION.items()}  # fmt: skip
+    report_ablation(seeds, jobs, EFFICIENTZERO_ABLATION, variants,
+                    "cartpole_efficientzero_ablation", greedy=True)  # fmt: skip
+
+
+def report_ablation(
+    seeds: list[int],
+    jobs: int | None,
+    ablation: dict[str, list[str]],
+    variants: dict[str, list[str]],
+    benchmark: str,
+    greedy: bool,
+) -> None:
+    """Run `variants` (one per entry of `ablation`: its name and settings) over the seeds;
+    print their table (`results_table`, with the greedy means if `greedy`), then the JSON
+    line of `benchmark`."""
     reported = run_and_report_variants(__file__, seeds, variants, jobs, describe, summarise)
     table = {}
-    for (name, settings), (results, summary) in zip(EFFICIENTZERO_ABLATION.items(), reported):
+    for (name, settings), (results, summary) in zip(ablation.items(), reported):
         table[name] = {"settings": settings, "runs": results, **(summary or {})}
     results_table(["variant"], [([name], row["runs"]) for name, row in table.items()],
-                  greedy=True)  # fmt: skip
-    print(json.dumps({"benchmark": "cartpole_efficientzero_ablation", "seeds": seeds,
-                      "variants": table}))  # fmt: skip
+                  greedy=greedy)  # fmt: skip
+    print(json.dumps({"benchmark": benchmark, "seeds": seeds, "variants": table}))
 
 
 def main_sweep(seeds: list[int], jobs: int | None, cells: list[tuple[str, int]]) -> None:
@@ -319,9 +328,10 @@ def main() -> None:
     if args.training_steps is not None:
         overrides["training_steps"] = args.training_steps
     config = make_config(**overrides)
-    if args.max_frames is not None and args.max_frames < config.min_replay_moves:
-        parser.error(f"--max-frames {args.max_frames} is below min_replay_moves "
-                     f"({config.min_replay_moves}): no training step would be taken")  # fmt: skip
+    try:
+        muzero.check_max_frames(args.max_frames, config)
+    except muzero.UsageError as error:
+        parser.error(str(error))
     run_dir = muzero.make_run_dir(Path(args.results_dir) / f"seed{args.seed}")
     save_run_info(run_dir, config.to_dict(), {"game": game, "overrides": overrides})
     start = time.perf_counter()
