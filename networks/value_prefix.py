@@ -56,20 +56,36 @@ def rewards_from_prefixes(prefixes: np.ndarray, horizon: int, discount: float) -
     return rewards
 
 
+#: Channels the 1 x 1 convolution reduces an image hidden state to before the LSTM
+#: (EfficientZero's Atari network: `reduced_channels_reward`, 16).
+REDUCED_CHANNELS = 16
+
+
 def build_value_prefix_model(hidden_shape: tuple[int, ...], lstm_size: int,
-                             support_size: int) -> keras.Model:  # fmt: skip
+                             support_size: int,
+                             reduced_channels: int = REDUCED_CHANNELS) -> keras.Model:  # fmt: skip
     """Return the value prefix head: ``[hidden [B, *H], h [B, L], c [B, L]] -> [prefix
     logits [B, 2 * support_size + 1], h', c']``.
 
-    The hidden state the dynamics predicted, flattened, enters an LSTM of `lstm_size` units
+    The hidden state the dynamics predicted enters an LSTM of `lstm_size` units
     (EfficientZero, Atari: 512) whose state runs along the unroll; its output, through a
     ReLU, gives the prefix logits with a zero-initialised dense layer (a new network
-    predicts a prefix of 0, as the MuZero reward heads here predict a reward of 0).
+    predicts a prefix of 0, as the MuZero reward heads here predict a reward of 0). A flat
+    hidden state enters the LSTM as it is; an image one (`[H, W, C]`) first passes through a
+    1 x 1 convolution to `reduced_channels` planes, batch normalisation and a ReLU, and is
+    then flattened, as in EfficientZero's network (Atari's 6 x 6 x 256 = 9,216 inputs become
+    576).
     """
     hidden = keras.Input(tuple(hidden_shape), name="hidden_state")
     state_h = keras.Input((lstm_size,), name="lstm_h")
     state_c = keras.Input((lstm_size,), name="lstm_c")
-    x = keras.layers.Flatten()(hidden)
+    x = hidden
+    if len(hidden_shape) == 3:
+        x = keras.layers.Conv2D(reduced_channels, 1, use_bias=False,
+                                name="value_prefix_conv")(x)  # fmt: skip
+        x = keras.layers.BatchNormalization(name="value_prefix_bn")(x)
+        x = keras.layers.ReLU()(x)
+    x = keras.layers.Flatten()(x)
     output, (next_h, next_c) = keras.layers.LSTMCell(lstm_size, name="value_prefix_lstm")(
         x, [state_h, state_c]
     )

@@ -178,3 +178,48 @@ def test_with_every_switch_off_the_network_batches_and_step_are_muzeros():
     assert trainer.consistency is None
     assert len(trainer._step.input_signature) == 7
     assert muzero.phase_steps(config, 400, 0.0) == (config.training_steps_per_iteration, 0.0)
+
+
+def test_an_image_hidden_state_is_reduced_by_a_1x1_convolution_before_the_lstm(tmp_path):
+    from tests.test_images import toy_config
+
+    config = toy_config(value_prefix_horizon=3, value_prefix_lstm_size=6, batch_size=8,
+                        training_steps=4, training_steps_per_iteration=2,
+                        selfplay_moves_per_iteration=40, min_replay_moves=20,
+                        checkpoint_interval=2)  # fmt: skip
+    network = config.new_network()
+    channels = network.hidden_shape[-1]
+    conv = network.value_prefix.get_layer("value_prefix_conv")
+    assert conv.kernel.shape == (1, 1, channels, 16)  # EfficientZero's 16 planes
+    cells = int(np.prod(network.hidden_shape[:-1]))
+    assert network.value_prefix.get_layer("value_prefix_lstm").kernel.shape == (cells * 16, 24)
+    # The batched search reads the prefixes' differences as the reference search does.
+    games = [config.new_game(seed=i) for i in range(4)]
+    batched = search_games(config, network, games)
+    reference = search_games(dataclasses.replace(config, search="reference"), network, games)
+    np.testing.assert_array_equal(batched.visit_counts, reference.visit_counts)
+    np.testing.assert_allclose(batched.root_value, reference.root_value, atol=1e-5)
+    # The reward loss reaches the convolution (once the zero-initialised output layer is not
+    # zero: before that, no gradient passes it).
+    out = network.value_prefix.get_layer("value_prefix_out")
+    kernel, bias = out.get_weights()
+    out.set_weights([np.random.default_rng(2).normal(0, 0.1, kernel.shape), bias])
+    from self_play import SelfPlay
+
+    replay = ReplayBuffer(config)
+    for game in SelfPlay(config, np.random.default_rng(0)).play(network, 40).finished:
+        replay.save_game(game)
+    batch = replay.sample_batch(3, config.td_steps, np.random.default_rng(1))
+    with tf.GradientTape() as tape:
+        losses = compute_losses(network, batch.tensors(), 1.0, 0.0, training=True)
+    gradient = tape.gradient(losses["reward"], conv.kernel)
+    assert gradient is not None and float(tf.reduce_max(tf.abs(gradient))) > 0
+    # A run trains it, and its batch statistics travel with the checkpoint.
+    trained = muzero.muzero(config, tmp_path)
+    _, state = load_latest_checkpoint(tmp_path)
+    again = config.new_network()
+    again.set_weights(state["weights"])
+    statistics = trained.value_prefix.get_layer("value_prefix_bn").moving_variance.numpy()
+    assert not np.allclose(statistics, 1.0)  # batch statistics were gathered in training
+    for mine, theirs in zip(trained.value_prefix.get_weights(), again.value_prefix.get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
