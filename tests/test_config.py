@@ -169,6 +169,26 @@ def test_cartpoles_efficientzero_recipe_is_cartpole_with_its_changes_and_given_f
     assert (given.replay_ratio, given.seed, given.value_prefix_horizon) == (0.5, 3, 5)
 
 
+def test_minatars_efficientzero_recipe_is_minatar_with_its_changes_and_given_fields_win():
+    from config import (
+        MINATAR_EFFICIENTZERO_RECIPE,
+        make_minatar_config,
+        make_minatar_efficientzero_config,
+    )
+
+    recipe = make_minatar_efficientzero_config("MinAtar/Breakout-v1")
+    assert (recipe.replay_ratio, recipe.training_steps, recipe.lr_decay_steps,
+            recipe.consistency_loss_weight, recipe.value_prefix_horizon,
+            recipe.off_policy_tau) == (0.15, 15_000, 15_000, 2.0, 5, 0.3)  # fmt: skip
+    plain = make_minatar_config("MinAtar/Breakout-v1")
+    for field in dataclasses.fields(plain):
+        if field.name not in MINATAR_EFFICIENTZERO_RECIPE and field.name not in (
+            "visit_softmax_temperature_fn", "game_factory"):  # fmt: skip
+            assert getattr(recipe, field.name) == getattr(plain, field.name), field.name
+    given = make_minatar_efficientzero_config("MinAtar/Breakout-v1", replay_ratio=0.2, seed=3)
+    assert (given.replay_ratio, given.seed, given.value_prefix_horizon) == (0.2, 3, 5)
+
+
 def test_num_players_is_the_games_and_set_by_the_game_factories():
     assert make_cartpole_config().num_players == 1
     assert make_tictactoe_config().num_players == make_connect4_config().num_players == 2
