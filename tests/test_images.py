@@ -45,7 +45,8 @@ class ImageToy(gym.Env):
         return self.frame(action), reward, self.t >= self.length, False, {}
 
 
-gym.register("ImageToy-v0", entry_point=ImageToy)
+if "ImageToy-v0" not in gym.envs.registry:  # once, though other tests import this module
+    gym.register("ImageToy-v0", entry_point=ImageToy)
 
 
 def toy_config(stacked=3, **overrides):
