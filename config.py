@@ -915,8 +915,9 @@ def make_minatar_config(env_id: str = "MinAtar/Breakout-v1", **overrides: Any) -
     return MuZeroConfig(**settings)
 
 
-#: EfficientZero's recipe on MinAtar (`make_minatar_efficientzero_config`; docs/efficientzero.md
-#: has the runs), for a budget of 100,000 frames in an hour of one core: 0.15 training steps
+#: EfficientZero's recipe on MinAtar (`make_minatar_efficientzero_config`; not yet run to
+#: 100,000 frames: a 2-minute probe's costs put that budget at about 40 minutes of one core),
+#: for a budget of 100,000 frames in an hour of one core: 0.15 training steps
 #: per frame (15,000 steps at 100,000 frames, the learning rate decayed and the temperature
 #: lowered over them), the consistency loss at the paper's weight with heads sized for a
 #: 10 x 10 x 32 hidden state, the value prefix reset every 5 steps (its LSTM after a 1 x 1
